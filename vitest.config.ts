@@ -12,6 +12,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    execArgv: ['--conditions=@kefu/source'],
+    // Plugins load through Node's own import(), never through Vite's module
+    // runner, so that hot reload is tested as it runs in production.
+    server: { deps: { external: [/packages\/core\/src\/internal\/native-import/] } },
+    // Plugin files are imported natively (not through Vite), so the forks
+    // resolve workspace packages to sources and load TypeScript via tsx.
+    execArgv: ['--conditions=@kefu/source', '--import', 'tsx'],
   },
 });
