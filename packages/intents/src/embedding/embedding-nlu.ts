@@ -1,34 +1,312 @@
-import type { IntentScore, NluProvider, SessionView, TrainingExample } from '@kefu/core';
-import { KefuError } from '@kefu/core';
+import { extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** Options of {@link EmbeddingNlu}. */
-export interface EmbeddingNluOptions {
-  model?: string;
-  localModelPath?: string;
-  allowRemoteModels?: boolean;
-  remoteHost?: string;
-  cacheDir?: string;
-  quantized?: boolean;
-  workers?: number;
-  batchSize?: number;
-  threshold?: number;
-  k?: number;
-  classifier?: 'knn' | 'centroid';
+import { KefuError, silentLogger } from '@kefu/core';
+import type { IntentScore, Logger, NluProvider, SessionView, TrainingExample } from '@kefu/core';
+import { z } from 'zod';
+
+import { buildIndex, rank } from './classifier.js';
+import type { VectorIndex } from './classifier.js';
+import { EmbeddingCache } from './embedding-cache.js';
+import { missingModelFiles } from './model-files.js';
+import { spawnWorker } from './spawn-worker.js';
+import type { EmbedWorkerConfig } from './protocol.js';
+import { WorkerPool } from './worker-pool.js';
+
+// Sources run as TypeScript (through tsx) in this repository and as `.js`
+// once built: the worker keeps the extension of this very file.
+const WORKER_URL = new URL(
+  `./embed-worker${extname(fileURLToPath(import.meta.url)) === '.ts' ? '.ts' : '.js'}`,
+  import.meta.url,
+);
+
+/** A hub-style model id: `name` or `org/name`, no path tricks. */
+const MODEL_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
+
+const isLogger = (value: unknown): value is Logger =>
+  typeof value === 'object' &&
+  value !== null &&
+  ['debug', 'info', 'warn', 'error', 'child'].every(
+    (method) => typeof (value as Record<string, unknown>)[method] === 'function',
+  );
+
+const optionsSchema = z
+  .object({
+    model: z
+      .string()
+      .regex(MODEL_ID)
+      .refine((id) => !id.split('/').some((part) => /^\.+$/.test(part)))
+      .default('Xenova/all-MiniLM-L6-v2'),
+    localModelPath: z.string().min(1).default('models'),
+    allowRemoteModels: z.boolean().default(false),
+    remoteHost: z.url({ protocol: /^https?$/ }).optional(),
+    cacheDir: z.string().min(1).optional(),
+    quantized: z.boolean().default(true),
+    workers: z.int().min(1).max(16).default(1),
+    batchSize: z.int().min(1).max(1024).default(32),
+    classifier: z.enum(['knn', 'centroid']).default('knn'),
+    k: z.int().min(1).max(100).default(5),
+    threshold: z.number().min(-1).max(1).default(0.5),
+    cacheSize: z.int().min(0).max(10_000_000).default(100_000),
+    logger: z.custom<Logger>(isLogger).optional(),
+  })
+  .strict();
+
+/** Options of {@link EmbeddingNlu}; see the package README for each one. */
+export type EmbeddingNluOptions = z.input<typeof optionsSchema>;
+
+type ParsedOptions = z.output<typeof optionsSchema>;
+
+const examplesSchema = z
+  .array(z.object({ text: z.string().trim().min(1), intent: z.string().trim().min(1) }))
+  .min(1);
+
+interface Pending {
+  text: string;
+  resolve: (vector: Float32Array) => void;
+  reject: (err: unknown) => void;
 }
 
-/** An NLU on sentence embeddings (work in progress). */
+/**
+ * An NLU on sentence embeddings: a transformer model (ONNX, through
+ * `@xenova/transformers`) turns each text into a unit vector by mean pooling,
+ * and the nearest training examples (or the nearest intent centroid) decide
+ * the intent. A text whose best similarity stays under `threshold` is out of
+ * scope. Inference runs in worker threads; concurrent `classify()` calls are
+ * batched together.
+ *
+ * @example
+ * ```ts
+ * const nlu = new EmbeddingNlu({ model: 'Xenova/all-MiniLM-L6-v2', localModelPath: './models' });
+ * await nlu.train([{ text: 'where is my parcel', intent: 'track' }]);
+ * const [best] = await nlu.classify('track my package');
+ * await nlu.close();
+ * ```
+ */
 export class EmbeddingNlu implements NluProvider {
   readonly name = 'embedding';
+  readonly #options: ParsedOptions;
+  readonly #logger: Logger;
+  readonly #pool: WorkerPool;
+  readonly #cache: EmbeddingCache;
+  readonly #cacheFile: string | undefined;
+  #index: VectorIndex | undefined;
+  #generation = 0;
+  #modelChecked: Promise<void> | undefined;
+  #cacheLoaded: Promise<void> | undefined;
+  #queue: Pending[] = [];
+  #isFlushScheduled = false;
 
-  constructor(readonly options: EmbeddingNluOptions = {}) {}
+  /** @throws {KefuError} `INTENTS_OPTIONS_INVALID` naming the bad field. */
+  constructor(options: EmbeddingNluOptions = {}) {
+    const parsed = optionsSchema.safeParse(options);
+    if (!parsed.success) {
+      const field = parsed.error.issues[0]?.path.join('.') ?? '';
+      throw new KefuError('INTENTS_OPTIONS_INVALID', `EmbeddingNlu option "${field}" is invalid`, {
+        cause: parsed.error,
+        details: { issues: parsed.error.issues },
+      });
+    }
 
-  async train(_examples: readonly TrainingExample[]): Promise<void> {
-    throw new KefuError('INTENTS_NOT_TRAINED', 'EmbeddingNlu is not implemented yet');
+    this.#options = parsed.data;
+    this.#logger = (parsed.data.logger ?? silentLogger).child({ nlu: 'embedding' });
+    this.#cache = new EmbeddingCache(parsed.data.cacheSize);
+
+    const { model, quantized, cacheDir } = parsed.data;
+    this.#cacheFile =
+      cacheDir === undefined
+        ? undefined
+        : join(resolve(cacheDir), 'kefu-embeddings', `${model.replace('/', '__')}${quantized ? '.q' : ''}.bin`);
+
+    const config: EmbedWorkerConfig = {
+      model,
+      localModelPath: resolve(parsed.data.localModelPath),
+      cacheDir: resolve(cacheDir ?? parsed.data.localModelPath),
+      allowRemoteModels: parsed.data.allowRemoteModels,
+      remoteHost: parsed.data.remoteHost,
+      quantized,
+    };
+    this.#pool = new WorkerPool(
+      parsed.data.workers,
+      () => spawnWorker(WORKER_URL, { workerData: config }),
+      this.#logger,
+    );
   }
 
-  async classify(_text: string, _session?: SessionView): Promise<IntentScore[]> {
-    throw new KefuError('INTENTS_NOT_TRAINED', 'EmbeddingNlu is not trained');
+  /**
+   * Embeds the examples (those already cached are not embedded again) and
+   * swaps in the new index; the previous one serves until then. When two
+   * calls overlap, the later one wins.
+   * @throws {KefuError} `INTENTS_DATA_INVALID`, `INTENTS_REMOTE_DISABLED`,
+   *   `INTENTS_MODEL_NOT_FOUND`, `INTENTS_MODEL_INVALID`,
+   *   `INTENTS_REMOTE_FAILED`, `INTENTS_WORKER_FAILED`.
+   */
+  async train(examples: readonly TrainingExample[]): Promise<void> {
+    const parsed = examplesSchema.safeParse(examples);
+    if (!parsed.success) {
+      throw new KefuError('INTENTS_DATA_INVALID', 'training examples must be a non-empty list of { text, intent }', {
+        cause: parsed.error,
+        details: { issues: parsed.error.issues },
+      });
+    }
+
+    const generation = ++this.#generation;
+    const started = performance.now();
+    const vectors = await this.#embedAll(parsed.data.map((e) => e.text));
+
+    if (generation !== this.#generation) return;
+
+    const { classifier } = this.#options;
+    this.#index = buildIndex(classifier, vectors, parsed.data.map((e) => e.intent));
+
+    if (this.#cacheFile !== undefined && this.#cache.isDirty) await this.#cache.save(this.#cacheFile);
+
+    this.#logger.info(
+      { examples: parsed.data.length, intents: this.#index.intents.length, durationMs: Math.round(performance.now() - started) },
+      'embedding nlu trained',
+    );
   }
 
-  async close(): Promise<void> {}
+  /**
+   * Ranks the trained intents for `text`, best first. When the best
+   * similarity is under `threshold`, `oos` comes first, scored
+   * `1 - similarity`; an empty text is `oos` with score 1.
+   * @throws {KefuError} `INTENTS_NOT_TRAINED`, `INTENTS_DATA_INVALID`,
+   *   `INTENTS_WORKER_FAILED`.
+   */
+  async classify(text: string, _session?: SessionView): Promise<IntentScore[]> {
+    if (typeof text !== 'string') {
+      throw new KefuError('INTENTS_DATA_INVALID', `classify() expects a string, got ${typeof text}`);
+    }
+
+    const index = this.#index;
+    if (index === undefined) throw new KefuError('INTENTS_NOT_TRAINED', 'EmbeddingNlu.classify() before train()');
+    if (text.trim() === '') return [{ intent: 'oos', score: 1 }];
+
+    const vector = await this.#embedOne(text);
+    const { scores, bestSimilarity } = rank(index, vector, this.#options.k);
+
+    if (bestSimilarity < this.#options.threshold && scores[0]?.intent !== 'oos') {
+      const score = Math.min(1, Math.max(0, 1 - bestSimilarity));
+
+      return [{ intent: 'oos', score }, ...scores.filter((s) => s.intent !== 'oos')];
+    }
+
+    return scores;
+  }
+
+  /** Stops the workers; a later call starts them again. */
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  /** Fails fast, and without any network attempt, when the files are absent. */
+  #checkModel(): Promise<void> {
+    const { model, quantized, localModelPath, cacheDir, allowRemoteModels } = this.#options;
+    const folders = [resolve(localModelPath), resolve(cacheDir ?? localModelPath)];
+
+    this.#modelChecked ??= missingModelFiles(model, quantized, folders).then((missing) => {
+      if (missing.length > 0 && !allowRemoteModels) {
+        this.#modelChecked = undefined;
+        throw new KefuError(
+          'INTENTS_REMOTE_DISABLED',
+          `model "${model}" is not in ${folders[0] ?? ''} and remote models are disabled`,
+          { details: { model, missing, folders } },
+        );
+      }
+    });
+
+    return this.#modelChecked;
+  }
+
+  async #embedAll(texts: string[]): Promise<Float32Array[]> {
+    await this.#checkModel();
+    if (this.#cacheFile !== undefined) {
+      const file = this.#cacheFile;
+      this.#cacheLoaded ??= this.#cache.load(file).then((count) => {
+        this.#logger.debug({ count, file }, 'embedding cache loaded');
+      });
+      await this.#cacheLoaded;
+    }
+
+    const found = new Map<string, Float32Array>();
+    const todo: string[] = [];
+    for (const text of new Set(texts)) {
+      const cached = this.#cache.get(text);
+      if (cached === undefined) todo.push(text);
+      else found.set(text, cached);
+    }
+
+    // Texts of similar length batch together, so less of each batch is padding.
+    todo.sort((a, b) => a.length - b.length);
+
+    const { batchSize } = this.#options;
+    const batches: string[][] = [];
+    for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
+
+    await Promise.all(
+      batches.map(async (batch) => {
+        const vectors = await this.#pool.embed(batch);
+        batch.forEach((text, i) => {
+          const vector = vectors[i];
+          if (vector === undefined) return;
+          found.set(text, vector);
+          this.#cache.set(text, vector);
+        });
+      }),
+    );
+
+    return texts.map((text) => {
+      const vector = found.get(text);
+      if (vector === undefined) {
+        throw new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker returned fewer vectors than texts');
+      }
+
+      return vector;
+    });
+  }
+
+  /** Queues one text; the queue goes to a worker as one batch. */
+  async #embedOne(text: string): Promise<Float32Array> {
+    const cached = this.#cache.get(text);
+    if (cached !== undefined) return cached;
+
+    await this.#checkModel();
+
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ text, resolve, reject });
+
+      if (this.#queue.length >= this.#options.batchSize) this.#flush();
+      else if (!this.#isFlushScheduled) {
+        this.#isFlushScheduled = true;
+        setImmediate(() => {
+          this.#isFlushScheduled = false;
+          this.#flush();
+        });
+      }
+    });
+  }
+
+  #flush(): void {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#options.batchSize);
+
+      this.#pool.embed(batch.map((p) => p.text)).then(
+        (vectors) => {
+          batch.forEach((pending, i) => {
+            const vector = vectors[i];
+            if (vector === undefined) {
+              pending.reject(new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker returned no vector'));
+              return;
+            }
+            this.#cache.set(pending.text, vector);
+            pending.resolve(vector);
+          });
+        },
+        (err: unknown) => {
+          for (const pending of batch) pending.reject(err);
+        },
+      );
+    }
+  }
 }
