@@ -1,0 +1,1099 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  isKefuError,
+  KefuError,
+  silentLogger,
+  type Engine,
+  type KefuErrorCode,
+  type Logger,
+  type Reply,
+} from '@kefu/core';
+import { EventEmitter } from 'eventemitter3';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { ChatServerEvents, ChatServerStats, DropReason } from './events.js';
+import { HeartbeatWheel } from './internal/heartbeat.js';
+import { defaultMaxConnections } from './internal/limits.js';
+import { SeqRing } from './internal/ring.js';
+import {
+  chatServerOptionsSchema,
+  type ChatServerOptions,
+  type ResolvedChatServerOptions,
+} from './options.js';
+import {
+  CLIENT_FRAME_TYPES,
+  clientFrameSchema,
+  type AgentInfo,
+  type ClientFrame,
+  type ClientMessageFrame,
+  type HelloFrame,
+  type MessageFrom,
+  type QueueEntry,
+} from './protocol.js';
+import { safeEqual, TokenSigner } from './token.js';
+
+const ROLE_NONE = 0;
+const ROLE_PENDING = 1;
+const ROLE_VISITOR = 2;
+const ROLE_AGENT = 3;
+
+/** WebSocket close codes the server uses (RFC 6455 and the IANA registry). */
+const CLOSE_POLICY = 1008;
+const CLOSE_RESTART = 1012;
+const CLOSE_TRY_AGAIN = 1013;
+
+const kConn = Symbol('kefu.conn');
+const KNOWN_TYPES = new Set<string>(CLIENT_FRAME_TYPES);
+const PREVIEW_LENGTH = 120;
+
+type Socket = WebSocket & { [kConn]?: Conn };
+
+/**
+ * One connection. Kept flat and closure-free on purpose: the idle benchmark
+ * holds 19,000 of these, and every field or listener is paid per socket.
+ * Listeners are shared functions that find this object through `kConn`.
+ */
+class Conn {
+  readonly id: number;
+  readonly ws: Socket;
+  readonly ip: string;
+  readonly openedAt: number;
+  role = ROLE_NONE;
+  isAlive = true;
+  isDropped = false;
+  hbSlot = -1;
+  tokens: number;
+  refillAt: number;
+  strikes = 0;
+  session: SessionState | null = null;
+  agent: AgentState | null = null;
+
+  constructor(id: number, ws: Socket, ip: string, burst: number, now: number) {
+    this.id = id;
+    this.ws = ws;
+    this.ip = ip;
+    this.openedAt = now;
+    this.tokens = burst;
+    this.refillAt = now;
+  }
+}
+
+/** What an agent connection carries besides a visitor's fields. */
+interface AgentState {
+  info: AgentInfo;
+  joined: Set<string>;
+}
+
+/** The transport's side of one conversation; outlives its sockets for resume. */
+class SessionState {
+  readonly id: string;
+  seq: number;
+  readonly ring: SeqRing;
+  /** Recent client message ids and the seq each was acknowledged with. */
+  ids: Map<string, number> | null = null;
+  sockets: Conn[] = [];
+  agent: Conn | null = null;
+  waiting: QueueEntry | null = null;
+  /** The tail of this session's turns, so replies leave in arrival order. */
+  chain: Promise<void> | null = null;
+  pending = 0;
+  lastSeen: number;
+  lastVisitorText = '';
+
+  constructor(id: string, seq: number, historySize: number, now: number) {
+    this.id = id;
+    this.seq = seq;
+    this.ring = new SeqRing(historySize);
+    this.lastSeen = now;
+  }
+}
+
+/** An outbound sequenced frame before its `seq` is assigned. */
+type SessionFrame = { type: string; from?: MessageFrom; traceId?: string } & Record<string, unknown>;
+
+/**
+ * The live-chat server: visitors, the bot and human agents over one
+ * WebSocket path. Make one with {@link createChatServer}.
+ */
+export class ChatServer extends EventEmitter<ChatServerEvents> {
+  readonly #options: ResolvedChatServerOptions;
+  readonly #engine: Engine;
+  readonly #logger: Logger;
+  readonly #signer: TokenSigner;
+  readonly #http: HttpServer;
+  readonly #ownsHttp: boolean;
+  readonly #wss: WebSocketServer;
+  readonly #maxConnections: number;
+  readonly #conns = new Set<Conn>();
+  readonly #pendingHello = new Set<Conn>();
+  readonly #agents = new Set<Conn>();
+  readonly #perIp = new Map<string, number>();
+  readonly #sessions = new Map<string, SessionState>();
+  readonly #queue = new Map<string, QueueEntry>();
+  readonly #wheel: HeartbeatWheel<Conn> | null;
+  readonly #timers: NodeJS.Timeout[] = [];
+  #nextConnId = 1;
+  #visitors = 0;
+  #isClosing = false;
+  #closed: Promise<void> | null = null;
+  readonly #counts = {
+    accepted: 0,
+    refused: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    drops: 0,
+    resumes: 0,
+    duplicates: 0,
+    errors: 0,
+  };
+
+  // Shared listeners: one function per server, never one per connection.
+  readonly #onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  readonly #onConnection: (ws: Socket, req: IncomingMessage) => void;
+  readonly #onMessage: (this: Socket, data: RawData, isBinary: boolean) => void;
+  readonly #onPong: (this: Socket) => void;
+  readonly #onClose: (this: Socket, code: number) => void;
+  readonly #onSocketError: (this: Socket, err: Error) => void;
+
+  /** @internal Use {@link createChatServer}. */
+  constructor(options: ResolvedChatServerOptions) {
+    super();
+    this.#options = options;
+    this.#engine = options.engine;
+    this.#logger = options.logger ?? silentLogger;
+    this.#signer = new TokenSigner(options.secret);
+    this.#ownsHttp = options.server === undefined;
+    this.#http = options.server ?? createServer(refuseHttp);
+    this.#maxConnections = options.maxConnections ?? defaultMaxConnections();
+
+    // ws enforces a hard ceiling of its own (it closes with 1009); frames
+    // between `maxPayload` and the ceiling get an error frame and the
+    // connection lives on, as the protocol promises.
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: Math.max(64 * 1024, options.maxPayload * 4),
+    });
+
+    const server = this;
+    this.#onUpgrade = (req, socket, head) => server.#upgrade(req, socket, head);
+    this.#onConnection = (ws, req) => server.#accept(ws, req);
+    this.#onMessage = function (data, isBinary) {
+      const conn = this[kConn];
+      if (conn !== undefined) server.#receive(conn, data, isBinary);
+    };
+    this.#onPong = function () {
+      const conn = this[kConn];
+      if (conn !== undefined) conn.isAlive = true;
+    };
+    this.#onClose = function (code) {
+      const conn = this[kConn];
+      if (conn !== undefined) server.#forget(conn, code);
+    };
+    this.#onSocketError = function (err) {
+      const conn = this[kConn];
+      server.#logger.debug({ connectionId: conn?.id, err }, 'socket error');
+    };
+
+    this.#http.on('upgrade', this.#onUpgrade);
+
+    this.#wheel =
+      options.heartbeatIntervalMs > 0
+        ? new HeartbeatWheel<Conn>(options.heartbeatIntervalMs, (conn) => this.#beat(conn))
+        : null;
+    this.#every(Math.min(1_000, Math.max(10, options.helloTimeoutMs / 4)), () =>
+      this.#sweepHellos(),
+    );
+    this.#every(Math.min(60_000, Math.max(1_000, options.sessionIdleMs / 4)), () =>
+      this.#sweepSessions(),
+    );
+  }
+
+  /** @internal Starts listening when the server owns its http.Server. */
+  async listen(): Promise<void> {
+    if (!this.#ownsHttp) return;
+
+    await new Promise<void>((resolve, reject) => {
+      this.#http.once('error', reject);
+      this.#http.listen(
+        { port: this.#options.port ?? 0, host: this.#options.host, backlog: this.#options.backlog },
+        () => {
+          this.#http.off('error', reject);
+          resolve();
+        },
+      );
+    });
+    this.#logger.info({ address: this.address() }, 'chat server listening');
+  }
+
+  /** The address the server listens on (the host's, when attached). */
+  address(): AddressInfo | null {
+    const address = this.#http.address();
+
+    return typeof address === 'object' ? address : null;
+  }
+
+  /** Counters since start; see {@link ChatServerStats}. */
+  stats(): ChatServerStats {
+    return {
+      connections: this.#conns.size,
+      visitors: this.#visitors,
+      agents: this.#agents.size,
+      sessions: this.#sessions.size,
+      waiting: this.#queue.size,
+      ...this.#counts,
+    };
+  }
+
+  /**
+   * Mints a token an agent can say hello with, signed by the server secret.
+   * @throws TRANSPORT_WS_CLOSED after {@link close}.
+   */
+  issueAgentToken(agentId: string, ttlMs = this.#options.tokenTtlMs): string {
+    if (this.#isClosing) throw new KefuError('TRANSPORT_WS_CLOSED', 'the chat server is closed');
+
+    return this.#signer.sign({ sessionId: agentId, role: 'agent', exp: Date.now() + ttlMs });
+  }
+
+  /**
+   * Drains: refuses new handshakes, lets turns in flight answer, closes every
+   * socket with 1012 ("come back soon") after its queued frames, and stops
+   * the timers. Idempotent. Leaves the engine and a host's http.Server open.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#drain();
+
+    return this.#closed;
+  }
+
+  async #drain(): Promise<void> {
+    this.#isClosing = true;
+    if (this.#ownsHttp) this.#http.close();
+
+    const deadline = this.#options.drainTimeoutMs;
+    const turns = [...this.#sessions.values()].flatMap((s) => (s.chain === null ? [] : [s.chain]));
+    await withTimeout(Promise.all(turns), deadline);
+
+    const open = [...this.#conns];
+    const closed = open.map(
+      (conn) => new Promise<void>((resolve) => conn.ws.once('close', () => resolve())),
+    );
+    for (const conn of open) conn.ws.close(CLOSE_RESTART, 'server restart');
+
+    const isDone = await withTimeout(Promise.all(closed), deadline);
+    if (!isDone) for (const conn of this.#conns) conn.ws.terminate();
+
+    this.#wheel?.stop();
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#http.off('upgrade', this.#onUpgrade);
+    if (this.#ownsHttp) this.#http.closeAllConnections();
+    this.#wss.close();
+    this.#logger.info({ connections: open.length }, 'chat server closed');
+  }
+
+  // ---- handshake --------------------------------------------------------
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const pathname = query === -1 ? url : url.slice(0, query);
+    const ip = req.socket.remoteAddress ?? 'unknown';
+
+    if (pathname !== this.#options.path) {
+      // Another WebSocket server may share the host's http.Server.
+      if (!this.#ownsHttp && this.#http.listenerCount('upgrade') > 1) return;
+      return refuse(socket, 404);
+    }
+    if (this.#isClosing) return this.#refuse(socket, ip, 503, 'TRANSPORT_WS_CLOSED');
+
+    const origins = this.#options.origins;
+    if (origins !== undefined && !origins.includes(req.headers.origin ?? '')) {
+      return this.#refuse(socket, ip, 403, 'TRANSPORT_WS_ORIGIN_REFUSED');
+    }
+    if (this.#conns.size >= this.#maxConnections) {
+      return this.#refuse(socket, ip, 503, 'TRANSPORT_WS_TOO_MANY_CONNECTIONS');
+    }
+    if ((this.#perIp.get(ip) ?? 0) >= this.#options.maxConnectionsPerIp) {
+      return this.#refuse(socket, ip, 429, 'TRANSPORT_WS_TOO_MANY_CONNECTIONS');
+    }
+
+    this.#wss.handleUpgrade(req, socket, head, this.#onConnection);
+  }
+
+  #refuse(socket: Duplex, ip: string, status: number, code: KefuErrorCode): void {
+    this.#counts.refused += 1;
+    refuse(socket, status);
+    this.emit('connection.refused', { ip, status, code });
+  }
+
+  #accept(ws: Socket, req: IncomingMessage): void {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const now = Date.now();
+    const conn = new Conn(this.#nextConnId++, ws, ip, this.#options.rateLimit.burst, now);
+
+    ws[kConn] = conn;
+    ws.on('message', this.#onMessage);
+    ws.on('pong', this.#onPong);
+    ws.on('close', this.#onClose);
+    ws.on('error', this.#onSocketError);
+
+    this.#conns.add(conn);
+    this.#pendingHello.add(conn);
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    this.#wheel?.add(conn);
+    this.#counts.accepted += 1;
+    this.emit('connection.open', { connectionId: conn.id, ip });
+  }
+
+  // ---- inbound frames ---------------------------------------------------
+
+  #receive(conn: Conn, data: RawData, isBinary: boolean): void {
+    conn.isAlive = true;
+    if (conn.isDropped) return;
+
+    if (!this.#takeToken(conn)) {
+      return this.#reject(conn, 'TRANSPORT_WS_RATE_LIMITED', 'too many messages; slow down');
+    }
+    if (isBinary) {
+      return this.#reject(conn, 'TRANSPORT_WS_BINARY_UNSUPPORTED', 'expected a JSON text frame');
+    }
+
+    const size = Array.isArray(data)
+      ? data.reduce((n, b) => n + b.length, 0)
+      : (data as Buffer | ArrayBuffer).byteLength;
+    if (size > this.#options.maxPayload) {
+      const message = `frame of ${size} bytes exceeds ${this.#options.maxPayload}`;
+      return this.#reject(conn, 'TRANSPORT_WS_FRAME_TOO_LARGE', message);
+    }
+
+    let raw: unknown;
+    try {
+      raw = JSON.parse(rawToString(data));
+    } catch {
+      return this.#reject(conn, 'TRANSPORT_WS_JSON_INVALID', 'the frame is not valid JSON');
+    }
+
+    const frame = this.#validate(conn, raw);
+    if (frame === null) return;
+
+    if (conn.role === ROLE_NONE && frame.type !== 'hello' && frame.type !== 'ping') {
+      return this.#reject(conn, 'TRANSPORT_WS_HELLO_REQUIRED', 'say hello first', idOf(raw));
+    }
+    this.#dispatch(conn, frame);
+  }
+
+  #validate(conn: Conn, raw: unknown): ClientFrame | null {
+    const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+
+    if (typeof type !== 'string') {
+      this.#reject(conn, 'TRANSPORT_WS_MESSAGE_INVALID', 'expected an object with a type');
+      return null;
+    }
+    if (!KNOWN_TYPES.has(type)) {
+      this.#reject(conn, 'TRANSPORT_WS_UNKNOWN_TYPE', `unknown frame type "${type.slice(0, 40)}"`, idOf(raw));
+      return null;
+    }
+
+    const parsed = clientFrameSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.join('.') || 'frame';
+      this.#reject(conn, 'TRANSPORT_WS_MESSAGE_INVALID', `invalid ${type}: ${where}`, idOf(raw));
+      return null;
+    }
+
+    return parsed.data;
+  }
+
+  #dispatch(conn: Conn, frame: ClientFrame): void {
+    switch (frame.type) {
+      case 'ping':
+        return this.#send(conn, '{"type":"pong"}');
+      case 'hello':
+        return void this.#hello(conn, frame).catch((error: unknown) => this.#fail(conn, error));
+      case 'message':
+        return conn.role === ROLE_AGENT
+          ? void this.#agentMessage(conn, frame)
+          : this.#visitorMessage(conn, frame);
+      case 'typing':
+        return this.#typing(conn, frame.isTyping, frame.sessionId);
+      case 'handoff':
+        return this.#visitorHandoff(conn, frame.reason);
+      case 'join':
+        return void this.#join(conn, frame.sessionId).catch((error: unknown) => this.#fail(conn, error));
+      case 'leave':
+        return this.#leave(conn, frame.sessionId);
+      case 'queue':
+        if (!this.#isAgent(conn)) return;
+        return this.#send(conn, this.#queueFrame());
+    }
+  }
+
+  // ---- hello ------------------------------------------------------------
+
+  async #hello(conn: Conn, hello: HelloFrame): Promise<void> {
+    if (conn.role !== ROLE_NONE) {
+      return this.#reject(conn, 'TRANSPORT_WS_MESSAGE_INVALID', 'hello was already said');
+    }
+
+    conn.role = ROLE_PENDING;
+    if (hello.role === 'agent') return this.#agentHello(conn, hello);
+
+    let sessionId: string | undefined;
+    if (hello.token !== undefined) {
+      sessionId = await this.#verifyVisitor(hello.token);
+      if (conn.isDropped) return;
+      if (sessionId === undefined) {
+        conn.role = ROLE_NONE;
+        return this.#reject(conn, 'TRANSPORT_WS_TOKEN_INVALID', 'the token is not valid for a session');
+      }
+    }
+
+    const now = Date.now();
+    const isResume = sessionId !== undefined;
+    const id = sessionId ?? randomUUID();
+    let session = this.#sessions.get(id);
+    const isKnown = session !== undefined;
+
+    if (session === undefined) {
+      // A valid token for a session this process forgot (idle expiry or a
+      // restart): numbering goes on from the client's lastSeq so that seqs
+      // the client has seen are never reused.
+      session = new SessionState(id, isResume ? (hello.lastSeq ?? 0) : 0, this.#options.historySize, now);
+      this.#sessions.set(id, session);
+    }
+
+    conn.role = ROLE_VISITOR;
+    conn.session = session;
+    session.sockets.push(conn);
+    this.#pendingHello.delete(conn);
+    this.#visitors += 1;
+
+    const lastSeq = hello.lastSeq ?? session.seq;
+    const replay = session.ring.since(lastSeq, session.seq);
+    const token = this.#signer.sign({ sessionId: id, role: 'visitor', exp: now + this.#options.tokenTtlMs });
+    const welcome: Record<string, unknown> = { type: 'welcome', sessionId: id, token, seq: session.seq };
+
+    if (isResume) welcome.resumed = isKnown;
+    if (!replay.isComplete) welcome.missed = session.seq - lastSeq - replay.frames.length;
+    if (session.agent?.agent) welcome.agent = session.agent.agent.info;
+    if (session.waiting !== null) welcome.waiting = true;
+
+    this.#send(conn, JSON.stringify(welcome));
+    for (const frame of replay.frames) this.#send(conn, frame);
+
+    if (isResume) {
+      this.#counts.resumes += 1;
+      this.emit('session.resume', {
+        sessionId: id,
+        connectionId: conn.id,
+        lastSeq,
+        replayed: replay.frames.length,
+      });
+    } else {
+      this.emit('session.start', { sessionId: id, connectionId: conn.id });
+    }
+    this.#logger.debug({ connectionId: conn.id, sessionId: id, isResume }, 'visitor hello');
+  }
+
+  async #verifyVisitor(token: string): Promise<string | undefined> {
+    const claims = this.#signer.verify(token);
+    if (claims !== null) return claims.role === 'visitor' ? claims.sessionId : undefined;
+
+    const hook = this.#options.verifyVisitor;
+    if (hook === undefined) return undefined;
+
+    const identity = await hook(token);
+
+    return identity?.sessionId;
+  }
+
+  async #agentHello(conn: Conn, hello: HelloFrame): Promise<void> {
+    const info = hello.token === undefined ? null : await this.#verifyAgent(hello.token, hello.name);
+    if (conn.isDropped) return;
+    if (info === null) {
+      conn.role = ROLE_NONE;
+      return this.#reject(conn, 'TRANSPORT_WS_UNAUTHORIZED', 'the agent token was refused');
+    }
+
+    conn.role = ROLE_AGENT;
+    conn.agent = { info, joined: new Set() };
+    this.#pendingHello.delete(conn);
+    this.#agents.add(conn);
+
+    const queue = [...this.#queue.values()];
+    this.#send(conn, JSON.stringify({ type: 'welcome', role: 'agent', agent: info, queue }));
+    this.#logger.info({ connectionId: conn.id, agentId: info.id }, 'agent hello');
+  }
+
+  async #verifyAgent(token: string, name: string | undefined): Promise<AgentInfo | null> {
+    const hook = this.#options.verifyAgent;
+    if (hook !== undefined) return (await hook(token, name === undefined ? {} : { name })) ?? null;
+
+    const claims = this.#signer.verify(token);
+    const named = (id: string): AgentInfo => (name === undefined ? { id } : { id, name });
+    if (claims !== null) return claims.role === 'agent' ? named(claims.sessionId) : null;
+
+    const secret = this.#options.agentSecret ?? process.env.KEFU_AGENT_SECRET;
+    if (secret !== undefined && secret.length > 0 && safeEqual(token, secret)) {
+      return named(name ?? `agent-${this.#nextConnId}`);
+    }
+
+    return null;
+  }
+
+  // ---- visitor messages ---------------------------------------------------
+
+  #visitorMessage(conn: Conn, frame: ClientMessageFrame): void {
+    const session = conn.session;
+    if (session === null) return;
+
+    const previous = session.ids?.get(frame.id);
+    if (previous !== undefined) {
+      this.#counts.duplicates += 1;
+      return this.#send(conn, JSON.stringify({ type: 'ack', id: frame.id, seq: previous, duplicate: true }));
+    }
+    if (frame.text.length > this.#options.maxTextLength) {
+      const message = `text longer than ${this.#options.maxTextLength} characters`;
+      return this.#reject(conn, 'TRANSPORT_WS_MESSAGE_INVALID', message, frame.id);
+    }
+
+    const traceId = randomUUID();
+    const at = Date.now();
+    const seq = this.#deliver(
+      session,
+      { type: 'message', from: 'visitor', id: frame.id, text: frame.text, traceId, at },
+      conn,
+    );
+
+    this.#remember(session, frame.id, seq);
+    this.#send(conn, JSON.stringify({ type: 'ack', id: frame.id, seq }));
+    session.lastVisitorText = frame.text;
+    this.#counts.messagesIn += 1;
+    this.emit('message.in', {
+      connectionId: conn.id,
+      sessionId: session.id,
+      from: 'visitor',
+      id: frame.id,
+      traceId,
+    });
+    this.#logger.debug(
+      this.#options.logText
+        ? { connectionId: conn.id, sessionId: session.id, traceId, text: frame.text }
+        : { connectionId: conn.id, sessionId: session.id, traceId },
+      'visitor message',
+    );
+
+    if (session.agent !== null) {
+      // A human has the conversation: the bot stays silent, the engine
+      // still keeps the history.
+      this.#record(session, { from: 'visitor', text: frame.text, at, traceId });
+      return;
+    }
+
+    session.pending += 1;
+    const tail = (session.chain ?? Promise.resolve()).then(() =>
+      this.#turn(session, frame.id, frame.text, traceId),
+    );
+    session.chain = tail;
+    void tail.finally(() => {
+      session.pending -= 1;
+      if (session.pending === 0 && session.chain === tail) session.chain = null;
+    });
+  }
+
+  async #turn(session: SessionState, replyTo: string, text: string, traceId: string): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.#engine.handle({ sessionId: session.id, text, traceId });
+    } catch (error) {
+      const isInput =
+        isKefuError(error) && (error.code.startsWith('CORE_TEXT_') || error.code === 'CORE_INPUT_INVALID');
+      const code: KefuErrorCode = isInput ? 'TRANSPORT_WS_MESSAGE_INVALID' : 'TRANSPORT_WS_ENGINE_FAILED';
+      const frame = errorFrame(code, isInput ? 'the engine refused the text' : 'no answer this time', replyTo);
+
+      for (const conn of session.sockets) this.#send(conn, frame);
+      this.#counts.errors += session.sockets.length;
+      if (!isInput) this.emit('error', { error, sessionId: session.id, traceId });
+      this.#logger.warn({ sessionId: session.id, traceId, err: error }, 'engine failed a turn');
+      return;
+    }
+
+    const quickReplies: string[] = [];
+    const actions: Record<string, unknown>[] = [];
+    let handoff: string | undefined;
+    for (const action of reply.actions) {
+      if (action.type === 'quickReplies' && Array.isArray(action.options)) {
+        quickReplies.push(...(action.options as string[]));
+      } else {
+        actions.push(action);
+        if (action.type === 'handoff') handoff = typeof action.reason === 'string' ? action.reason : 'bot';
+      }
+    }
+
+    const frame: SessionFrame = {
+      type: 'message',
+      from: 'bot',
+      text: reply.text,
+      intent: reply.intent,
+      traceId: reply.traceId,
+      replyTo,
+      at: Date.now(),
+    };
+    if (quickReplies.length > 0) frame.quickReplies = quickReplies;
+    if (actions.length > 0) frame.actions = actions;
+
+    this.#deliver(session, frame, null);
+    if (handoff !== undefined) this.#startWaiting(session, handoff, reply.traceId);
+  }
+
+  #visitorHandoff(conn: Conn, reason: string | undefined): void {
+    const session = conn.session;
+    if (session === null || conn.role !== ROLE_VISITOR) {
+      return this.#reject(conn, 'TRANSPORT_WS_UNAUTHORIZED', 'only visitors ask for an agent');
+    }
+
+    this.#startWaiting(session, reason ?? 'visitor', undefined);
+  }
+
+  #startWaiting(session: SessionState, reason: string, traceId: string | undefined): void {
+    if (session.waiting !== null || session.agent !== null) return;
+
+    const entry: QueueEntry = { sessionId: session.id, since: Date.now(), reason };
+    if (session.lastVisitorText !== '') entry.preview = session.lastVisitorText.slice(0, PREVIEW_LENGTH);
+
+    session.waiting = entry;
+    this.#queue.set(session.id, entry);
+    this.#deliver(session, { type: 'waiting', reason }, null);
+    this.#broadcastQueue();
+    this.emit('session.waiting', traceId === undefined
+      ? { sessionId: session.id, reason }
+      : { sessionId: session.id, reason, traceId });
+    this.#logger.info({ sessionId: session.id, traceId, reason }, 'session waiting for an agent');
+  }
+
+  // ---- agents ---------------------------------------------------------------
+
+  async #join(conn: Conn, sessionId: string): Promise<void> {
+    if (!this.#isAgent(conn)) return;
+
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) {
+      return this.#reject(conn, 'TRANSPORT_WS_SESSION_NOT_FOUND', 'no such session');
+    }
+    if (session.agent === conn) return this.#send(conn, joinedFrame(session, []));
+    if (session.agent !== null) {
+      return this.#reject(conn, 'TRANSPORT_WS_SESSION_TAKEN', 'another agent has this session');
+    }
+
+    // The history is read before the session is taken, so that no visitor
+    // message can reach the agent ahead of the `joined` frame.
+    const view = await this.#engine.getSession(sessionId).catch(() => undefined);
+    const agent = conn.agent;
+    if (conn.isDropped || agent === null) return;
+    if (session.agent !== null) {
+      return this.#reject(conn, 'TRANSPORT_WS_SESSION_TAKEN', 'another agent has this session');
+    }
+
+    session.agent = conn;
+    agent.joined.add(sessionId);
+    this.#send(conn, joinedFrame(session, view?.history ?? []));
+    this.#deliver(session, { type: 'agent.joined', agent: agent.info }, conn);
+
+    if (session.waiting !== null) {
+      session.waiting = null;
+      this.#queue.delete(sessionId);
+      this.#broadcastQueue();
+    }
+    this.emit('agent.joined', { sessionId, agentId: agent.info.id });
+    this.#logger.info({ connectionId: conn.id, sessionId, agentId: agent.info.id }, 'agent joined');
+  }
+
+  #leave(conn: Conn, sessionId: string): void {
+    if (!this.#isAgent(conn)) return;
+
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined || session.agent !== conn) {
+      return this.#reject(conn, 'TRANSPORT_WS_NOT_JOINED', 'not joined to that session');
+    }
+
+    this.#release(conn, session, 'leave');
+    this.#send(conn, JSON.stringify({ type: 'left', sessionId }));
+  }
+
+  #release(conn: Conn, session: SessionState, reason: 'leave' | 'disconnect'): void {
+    const agent = conn.agent;
+    if (agent === null) return;
+
+    session.agent = null;
+    agent.joined.delete(session.id);
+    this.#deliver(session, { type: 'agent.left', agent: agent.info }, conn);
+    this.emit('agent.left', { sessionId: session.id, agentId: agent.info.id, reason });
+    this.#logger.info(
+      { connectionId: conn.id, sessionId: session.id, agentId: agent.info.id, reason },
+      'agent left',
+    );
+  }
+
+  async #agentMessage(conn: Conn, frame: ClientMessageFrame): Promise<void> {
+    const agent = conn.agent;
+    if (agent === null) return;
+    if (frame.sessionId === undefined) {
+      return this.#reject(conn, 'TRANSPORT_WS_MESSAGE_INVALID', 'an agent message needs sessionId', frame.id);
+    }
+
+    const session = this.#sessions.get(frame.sessionId);
+    if (session === undefined || session.agent !== conn) {
+      return this.#reject(conn, 'TRANSPORT_WS_NOT_JOINED', 'not joined to that session', frame.id);
+    }
+
+    const key = `agent:${frame.id}`;
+    const previous = session.ids?.get(key);
+    if (previous !== undefined) {
+      this.#counts.duplicates += 1;
+      const ack = { type: 'ack', id: frame.id, seq: previous, sessionId: session.id, duplicate: true };
+      return this.#send(conn, JSON.stringify(ack));
+    }
+    if (frame.text.length > this.#options.maxTextLength) {
+      const message = `text longer than ${this.#options.maxTextLength} characters`;
+      return this.#reject(conn, 'TRANSPORT_WS_MESSAGE_INVALID', message, frame.id);
+    }
+
+    const at = Date.now();
+    const seq = this.#deliver(
+      session,
+      { type: 'message', from: 'agent', text: frame.text, agent: agent.info, at },
+      conn,
+    );
+
+    this.#remember(session, key, seq);
+    this.#send(conn, JSON.stringify({ type: 'ack', id: frame.id, seq, sessionId: session.id }));
+    this.#counts.messagesIn += 1;
+    this.emit('message.in', { connectionId: conn.id, sessionId: session.id, from: 'agent', id: frame.id });
+    this.#record(session, { from: 'agent', text: frame.text, at });
+  }
+
+  #typing(conn: Conn, isTyping: boolean, sessionId: string | undefined): void {
+    if (conn.role === ROLE_VISITOR) {
+      const session = conn.session;
+      if (session?.agent == null) return;
+
+      const frame = { type: 'typing', sessionId: session.id, from: 'visitor', isTyping };
+      return this.#send(session.agent, JSON.stringify(frame));
+    }
+    if (conn.role !== ROLE_AGENT) return;
+
+    const session = sessionId === undefined ? undefined : this.#sessions.get(sessionId);
+    if (session === undefined || session.agent !== conn) {
+      return this.#reject(conn, 'TRANSPORT_WS_NOT_JOINED', 'not joined to that session');
+    }
+
+    const data = JSON.stringify({ type: 'typing', from: 'agent', isTyping });
+    for (const visitor of session.sockets) this.#send(visitor, data);
+  }
+
+  #isAgent(conn: Conn): boolean {
+    if (conn.role === ROLE_AGENT) return true;
+
+    this.#reject(conn, 'TRANSPORT_WS_UNAUTHORIZED', 'only agents may do that');
+    return false;
+  }
+
+  #queueFrame(): string {
+    return JSON.stringify({ type: 'queue', sessions: [...this.#queue.values()] });
+  }
+
+  // Known limit: every change sends the whole queue to every agent, which is
+  // fine for a few hundred waiting conversations and wasteful beyond.
+  #broadcastQueue(): void {
+    if (this.#agents.size === 0) return;
+
+    const data = this.#queueFrame();
+    for (const agent of this.#agents) this.#send(agent, data);
+  }
+
+  #record(session: SessionState, entry: { from: MessageFrom; text: string; at: number; traceId?: string }): void {
+    this.#engine.recordMessage(session.id, entry).catch((error: unknown) => {
+      this.#logger.warn({ sessionId: session.id, traceId: entry.traceId, err: error }, 'history not recorded');
+      this.emit('error', { error, sessionId: session.id });
+    });
+  }
+
+  // ---- delivery -------------------------------------------------------------
+
+  /**
+   * Gives `frame` the session's next seq, keeps it for resume and sends it to
+   * every visitor socket and the joined agent, except `origin` (which gets
+   * an ack instead). Returns the seq.
+   */
+  #deliver(session: SessionState, frame: SessionFrame, origin: Conn | null): number {
+    const seq = ++session.seq;
+    const { type, ...fields } = frame;
+    const data = JSON.stringify({ type, seq, ...fields });
+
+    session.ring.push(seq, data);
+    for (const conn of session.sockets) if (conn !== origin) this.#send(conn, data);
+
+    const agent = session.agent;
+    if (agent !== null && agent !== origin) {
+      this.#send(agent, JSON.stringify({ type, seq, sessionId: session.id, ...fields }));
+    }
+
+    this.emit('message.out', {
+      sessionId: session.id,
+      seq,
+      type: frame.type,
+      ...(frame.from === undefined ? {} : { from: frame.from }),
+      ...(frame.traceId === undefined ? {} : { traceId: frame.traceId }),
+    });
+    return seq;
+  }
+
+  #remember(session: SessionState, id: string, seq: number): void {
+    const max = this.#options.dedupeSize;
+    if (max === 0) return;
+
+    session.ids ??= new Map();
+    session.ids.set(id, seq);
+    if (session.ids.size > max) {
+      const oldest = session.ids.keys().next().value;
+      if (oldest !== undefined) session.ids.delete(oldest);
+    }
+  }
+
+  #send(conn: Conn, data: string): void {
+    const ws = conn.ws;
+    if (conn.isDropped || ws.readyState !== 1) return;
+
+    ws.send(data);
+    this.#counts.messagesOut += 1;
+    if (ws.bufferedAmount > this.#options.maxBufferedBytes) this.#drop(conn, 'slow_consumer');
+  }
+
+  // ---- errors and limits ----------------------------------------------------
+
+  /** Answers a bad frame with an `error` frame; past `maxStrikes`, closes with 1008. */
+  #reject(conn: Conn, code: KefuErrorCode, message: string, id?: string): void {
+    this.#counts.errors += 1;
+    this.#send(conn, errorFrame(code, message, id));
+    this.emit('frame.invalid', {
+      connectionId: conn.id,
+      code,
+      ...(conn.session === null ? {} : { sessionId: conn.session.id }),
+    });
+    this.#logger.debug({ connectionId: conn.id, sessionId: conn.session?.id, code }, 'frame refused');
+
+    conn.strikes += 1;
+    if (conn.strikes > this.#options.maxStrikes) this.#drop(conn, 'abuse');
+  }
+
+  #fail(conn: Conn, error: unknown): void {
+    this.#logger.error({ connectionId: conn.id, err: error }, 'frame handling failed');
+    this.emit('error', { error, connectionId: conn.id });
+    if (conn.role === ROLE_PENDING) conn.role = ROLE_NONE;
+    this.#reject(conn, 'TRANSPORT_WS_UNAUTHORIZED', 'the token could not be checked');
+  }
+
+  #takeToken(conn: Conn): boolean {
+    const { perSecond, burst } = this.#options.rateLimit;
+    const now = Date.now();
+
+    conn.tokens = Math.min(burst, conn.tokens + ((now - conn.refillAt) * perSecond) / 1000);
+    conn.refillAt = now;
+    if (conn.tokens < 1) return false;
+
+    conn.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * Ends a connection the server gave up on. The socket leaves its session
+   * at once, so nothing more is queued for it; what it missed stays in the
+   * session's ring for a resume.
+   */
+  #drop(conn: Conn, reason: DropReason): void {
+    if (conn.isDropped) return;
+
+    conn.isDropped = true;
+    this.#detach(conn);
+    this.#counts.drops += 1;
+
+    if (reason === 'heartbeat') conn.ws.terminate();
+    else if (reason === 'slow_consumer') conn.ws.close(CLOSE_TRY_AGAIN, 'slow consumer');
+    else conn.ws.close(CLOSE_POLICY, reason === 'abuse' ? 'too many bad frames' : 'no hello');
+
+    const sessionId = conn.session?.id;
+    this.emit('connection.drop', {
+      connectionId: conn.id,
+      reason,
+      ...(sessionId === undefined ? {} : { sessionId }),
+    });
+    this.#logger.info({ connectionId: conn.id, sessionId, reason }, 'connection dropped');
+  }
+
+  /** Takes a connection out of its session, the agent list and the wheel. Idempotent. */
+  #detach(conn: Conn): void {
+    this.#pendingHello.delete(conn);
+    this.#wheel?.remove(conn);
+
+    const session = conn.session;
+    if (session !== null) {
+      const index = session.sockets.indexOf(conn);
+      if (index !== -1) {
+        session.sockets.splice(index, 1);
+        session.lastSeen = Date.now();
+        this.#visitors -= 1;
+      }
+    }
+
+    const agent = conn.agent;
+    if (agent !== null && this.#agents.delete(conn)) {
+      for (const id of agent.joined) {
+        const joined = this.#sessions.get(id);
+        if (joined !== undefined) this.#release(conn, joined, 'disconnect');
+      }
+    }
+  }
+
+  #forget(conn: Conn, code: number): void {
+    this.#detach(conn);
+    this.#conns.delete(conn);
+
+    const left = (this.#perIp.get(conn.ip) ?? 1) - 1;
+    if (left <= 0) this.#perIp.delete(conn.ip);
+    else this.#perIp.set(conn.ip, left);
+
+    const sessionId = conn.session?.id;
+    this.emit('connection.close', {
+      connectionId: conn.id,
+      code,
+      ...(sessionId === undefined ? {} : { sessionId }),
+    });
+  }
+
+  // ---- timers -----------------------------------------------------------------
+
+  #beat(conn: Conn): void {
+    if (!conn.isAlive) return this.#drop(conn, 'heartbeat');
+
+    conn.isAlive = false;
+    conn.ws.ping();
+  }
+
+  #sweepHellos(): void {
+    const oldest = Date.now() - this.#options.helloTimeoutMs;
+
+    for (const conn of this.#pendingHello) {
+      if (conn.openedAt > oldest) continue;
+
+      this.#send(conn, errorFrame('TRANSPORT_WS_HELLO_TIMEOUT', 'no hello in time'));
+      this.#counts.errors += 1;
+      this.#drop(conn, 'hello_timeout');
+    }
+  }
+
+  // Known limit: a session's transport state (seq, ring, recent ids) lives in
+  // this process only; after `sessionIdleMs` without a socket, or a restart,
+  // a resume starts a fresh ring and what was missed cannot be replayed.
+  #sweepSessions(): void {
+    const oldest = Date.now() - this.#options.sessionIdleMs;
+
+    for (const session of this.#sessions.values()) {
+      const isIdle =
+        session.sockets.length === 0 &&
+        session.pending === 0 &&
+        session.agent === null &&
+        session.lastSeen <= oldest;
+      if (!isIdle) continue;
+
+      this.#sessions.delete(session.id);
+      if (this.#queue.delete(session.id)) this.#broadcastQueue();
+      this.emit('session.end', { sessionId: session.id });
+    }
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const timer = setInterval(fn, ms);
+
+    timer.unref();
+    this.#timers.push(timer);
+  }
+}
+
+/**
+ * Starts a live-chat server: attached to `options.server` (handling the
+ * upgrades of `options.path` only) or listening on `options.port` itself.
+ * Resolves once it accepts connections.
+ *
+ * @throws TRANSPORT_WS_OPTIONS_INVALID when an option is wrong.
+ */
+export async function createChatServer(options: ChatServerOptions): Promise<ChatServer> {
+  const parsed = chatServerOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'options';
+    throw new KefuError('TRANSPORT_WS_OPTIONS_INVALID', `option ${field}: ${issue?.message ?? 'invalid'}`, {
+      cause: parsed.error,
+      details: { issues: parsed.error.issues },
+    });
+  }
+
+  const server = new ChatServer(parsed.data);
+  await server.listen();
+
+  return server;
+}
+
+function errorFrame(code: KefuErrorCode, message: string, id?: string): string {
+  return JSON.stringify(id === undefined ? { type: 'error', code, message } : { type: 'error', code, message, id });
+}
+
+function joinedFrame(session: SessionState, history: readonly unknown[]): string {
+  return JSON.stringify({ type: 'joined', sessionId: session.id, seq: session.seq, history });
+}
+
+function idOf(raw: unknown): string | undefined {
+  const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+
+  return typeof id === 'string' && id.length <= 128 ? id : undefined;
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+
+  return Buffer.from(data).toString('utf8');
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
+
+function refuse(socket: Duplex, status: number): void {
+  socket.on('error', () => {});
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function refuseHttp(_req: IncomingMessage, res: import('node:http').ServerResponse): void {
+  res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
+  res.end('WebSocket only\n');
+}
+
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
