@@ -5,6 +5,10 @@ export type { Logger, LogFn } from './logger.js';
 export { normalizeText, tokenize, stemWord, hasCjk } from './text.js';
 export type { Token, TokenScript } from './text.js';
 export { definePlugin } from './define-plugin.js';
+export { createEngine } from './engine.js';
+export type { EngineOptions } from './options.js';
+export { MemorySessionStore } from './session-store.js';
+export type { MemorySessionStoreOptions } from './session-store.js';
 export type {
   BreakerState,
   Detection,

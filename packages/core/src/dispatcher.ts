@@ -1,0 +1,505 @@
+import { performance } from 'node:perf_hooks';
+
+import { KefuError } from './errors.js';
+import { hasCjk } from './text.js';
+import type { TurnStats } from './internal/turn-stats.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { GuardResult, NluGuard } from './nlu-guard.js';
+import type { EngineEmitter, PluginHost, PluginRegistry, PluginVersion } from './plugin-host.js';
+import type { SessionPool } from './session-pool.js';
+import type {
+  Detection,
+  IntentScore,
+  NoMatchReason,
+  PluginReply,
+  Reply,
+  ReplyAction,
+  ReplySource,
+  Session,
+  SessionView,
+  Turn,
+} from './types.js';
+
+/** Options of {@link Dispatcher}. */
+export interface DispatcherOptions {
+  emitter: EngineEmitter;
+  pool: SessionPool;
+  guard: NluGuard;
+  host: PluginHost;
+  stats: TurnStats;
+  logger: Logger;
+  logText: boolean;
+  threshold: number;
+  ambiguityMargin: number;
+  handlerTimeoutMs: number;
+  outOfScopeReply: { en: string; zh: string };
+}
+
+/** One ranked candidate of a turn, as the decision sees it. */
+interface Candidate extends IntentScore {
+  source?: ReplySource;
+  slots?: Record<string, unknown>;
+  reply?: string;
+}
+
+const OOS = 'oos';
+const MAX_CANDIDATES = 3;
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function byScore(a: IntentScore, b: IntentScore): number {
+  return b.score - a.score;
+}
+
+/** Turns `promise` into one that rejects with `CORE_PLUGIN_TIMEOUT` after `ms`. */
+function withBudget<T>(promise: PromiseLike<T>, ms: number, turn: TurnContext | undefined, plugin: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      turn?.abort();
+      reject(new KefuError('CORE_PLUGIN_TIMEOUT', `plugin "${plugin}" did not answer within ${ms} ms`));
+    }, ms);
+
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
+/**
+ * What `handle()` receives. The logger and the abort signal are made on
+ * first use: most plugins touch neither, and a turn should not pay for them.
+ */
+class TurnContext implements Turn {
+  readonly sessionId: string;
+  readonly traceId: string;
+  readonly text: string;
+  readonly intent: string;
+  readonly score: number;
+  readonly source: ReplySource;
+  readonly session: SessionView;
+  readonly slots: Record<string, unknown>;
+  readonly #baseLogger: Logger;
+  readonly #pluginId: string;
+  #logger: Logger | undefined;
+  #controller: AbortController | undefined;
+  #aborted = false;
+
+  constructor(
+    session: Session,
+    traceId: string,
+    text: string,
+    winner: Candidate,
+    source: ReplySource,
+    baseLogger: Logger,
+    pluginId: string,
+  ) {
+    this.sessionId = session.id;
+    this.traceId = traceId;
+    this.text = text;
+    this.intent = winner.intent;
+    this.score = winner.score;
+    this.source = source;
+    this.session = session;
+    this.slots = winner.slots === undefined ? session.slots : { ...session.slots, ...winner.slots };
+    this.#baseLogger = baseLogger;
+    this.#pluginId = pluginId;
+  }
+
+  get logger(): Logger {
+    this.#logger ??=
+      this.#baseLogger === silentLogger
+        ? silentLogger
+        : this.#baseLogger.child({ sessionId: this.sessionId, traceId: this.traceId, pluginId: this.#pluginId });
+
+    return this.#logger;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+
+      if (this.#aborted) this.#controller.abort();
+    }
+
+    return this.#controller.signal;
+  }
+
+  abort(): void {
+    this.#aborted = true;
+    this.#controller?.abort(new KefuError('CORE_PLUGIN_TIMEOUT', 'the plugin ran out of time'));
+  }
+}
+
+/** A plugin's answer, normalised. */
+interface Answer {
+  text: string;
+  actions: ReplyAction[];
+  slots: Record<string, unknown> | undefined;
+}
+
+function normaliseReply(value: PluginReply, plugin: string): Answer {
+  if (typeof value === 'string') return { text: value, actions: [], slots: undefined };
+
+  if (typeof value !== 'object' || value === null || typeof value.text !== 'string') {
+    throw new KefuError('CORE_PLUGIN_FAILED', `plugin "${plugin}" returned a reply without a text`);
+  }
+
+  const actions: ReplyAction[] = Array.isArray(value.actions) ? value.actions.slice() : [];
+
+  if (Array.isArray(value.quickReplies) && value.quickReplies.length > 0) {
+    actions.push({ type: 'quickReplies', options: value.quickReplies });
+  }
+
+  return { text: value.text, actions, slots: value.slots };
+}
+
+/**
+ * Runs one turn: session, NLU (or rules), `detect()`, the decision, the
+ * winning plugin's `handle()` within its budget, the session update and the
+ * events. Per-session ordering is the engine's job; this class only runs a
+ * turn it is handed.
+ */
+export class Dispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #isLogging: boolean;
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+    this.#isLogging = options.logger !== silentLogger;
+  }
+
+  /** Runs a validated turn; never rejects except on a bug. */
+  async run(sessionId: string, text: string, traceId: string, startedAt: number): Promise<Reply> {
+    const o = this.#o;
+    const emitter = o.emitter;
+
+    if (emitter.listenerCount('message.in') > 0) {
+      emitter.emit('message.in', { sessionId, traceId, length: text.length });
+    }
+
+    const acquired = o.pool.acquire(sessionId, traceId);
+    const session = isThenable(acquired) ? await acquired : acquired;
+    const nlu = await o.guard.classify(text, session);
+
+    if (nlu.fallback !== undefined) {
+      o.stats.fallbacks[nlu.fallback]++;
+      emitter.emit('nlu.fallback', { sessionId, traceId, reason: nlu.fallback, error: nlu.error });
+    }
+
+    const registry = o.host.acquire();
+
+    try {
+      return await this.#decide(session, text, traceId, startedAt, nlu, registry);
+    } finally {
+      o.host.release(registry);
+    }
+  }
+
+  async #decide(
+    session: Session,
+    text: string,
+    traceId: string,
+    startedAt: number,
+    nlu: GuardResult,
+    registry: PluginRegistry,
+  ): Promise<Reply> {
+    const o = this.#o;
+    const ranked =
+      registry.detectors.length === 0
+        ? this.#rank(nlu, registry, undefined)
+        : this.#rank(nlu, registry, await this.#detect(session, text, traceId, nlu, registry));
+    const best = ranked[0];
+    let reason: NoMatchReason | undefined;
+    let owner: PluginVersion | undefined;
+
+    if (best === undefined) {
+      reason = nlu.fallback === undefined ? 'out_of_scope' : 'nlu_fallback';
+    } else if (best.intent === OOS) {
+      reason = 'out_of_scope';
+    } else {
+      const route = registry.routes.get(best.intent);
+      const runnerUp = ranked[1];
+
+      if (best.score < (route?.threshold ?? o.threshold)) {
+        reason = nlu.fallback === undefined ? 'below_threshold' : 'nlu_fallback';
+      } else if (runnerUp !== undefined && best.score - runnerUp.score < o.ambiguityMargin) {
+        reason = 'ambiguous';
+      } else {
+        owner = route?.owner;
+      }
+    }
+
+    const candidates = ranked.length > MAX_CANDIDATES ? ranked.slice(0, MAX_CANDIDATES) : ranked;
+    const source: ReplySource = best?.source ?? nlu.source;
+
+    if (o.emitter.listenerCount('intent.detected') > 0) {
+      o.emitter.emit('intent.detected', {
+        sessionId: session.id,
+        traceId,
+        intent: reason === undefined ? (best as Candidate).intent : OOS,
+        score: best?.score ?? 0,
+        source: reason === undefined ? source : 'fallback',
+        plugin: owner?.name ?? null,
+        ...(reason === undefined ? {} : { reason }),
+        candidates,
+      });
+    }
+
+    if (reason !== undefined || best === undefined) {
+      return this.#finish(session, text, traceId, startedAt, this.#outOfScope(text), OOS, best?.score ?? 0, 'fallback', null, reason ?? 'out_of_scope', candidates);
+    }
+
+    if (owner === undefined) {
+      // An intent no plugin answers wins only through a rule that carries
+      // its own reply; anything else was filtered out while ranking.
+      const answer: Answer = { text: best.reply ?? '', actions: [], slots: undefined };
+
+      return this.#finish(session, text, traceId, startedAt, answer, best.intent, best.score, 'rules', null, undefined, candidates);
+    }
+
+    const answer = await this.#handle(owner, session, text, traceId, best, source);
+
+    if (answer === undefined) {
+      return this.#finish(session, text, traceId, startedAt, this.#outOfScope(text), OOS, best.score, 'fallback', null, 'plugin_failed', candidates);
+    }
+
+    return this.#finish(session, text, traceId, startedAt, answer, best.intent, best.score, source, owner, undefined, candidates);
+  }
+
+  /** Calls every `detect()`; a throwing or late detector is reported and skipped. */
+  async #detect(
+    session: Session,
+    text: string,
+    traceId: string,
+    nlu: GuardResult,
+    registry: PluginRegistry,
+  ): Promise<(Candidate | undefined)[]> {
+    const detectors = registry.detectors;
+    const out: (Candidate | undefined)[] = new Array<Candidate | undefined>(detectors.length);
+    let waits: Promise<void>[] | undefined;
+
+    for (let i = 0; i < detectors.length; i++) {
+      const version = detectors[i] as PluginVersion;
+
+      try {
+        const result = (version.plugin.detect as NonNullable<typeof version.plugin.detect>).call(
+          version.plugin,
+          text,
+          session,
+          nlu,
+        );
+
+        if (!isThenable(result)) {
+          out[i] = this.#toCandidate(version, result);
+          continue;
+        }
+
+        waits ??= [];
+        waits.push(
+          withBudget(result, this.#o.handlerTimeoutMs, undefined, version.name).then(
+            (value) => {
+              out[i] = this.#toCandidate(version, value);
+            },
+            (error: unknown) => this.#pluginError(error, version, session.id, traceId),
+          ),
+        );
+      } catch (error) {
+        this.#pluginError(error, version, session.id, traceId);
+      }
+    }
+
+    if (waits !== undefined) await Promise.all(waits);
+
+    return out;
+  }
+
+  #toCandidate(version: PluginVersion, value: number | Detection | null | undefined): Candidate | undefined {
+    if (value === null || value === undefined) return undefined;
+
+    if (typeof value === 'number') {
+      return Number.isFinite(value) && value > 0
+        ? { intent: version.firstIntent, score: Math.min(1, value), source: 'plugin' }
+        : undefined;
+    }
+
+    if (typeof value !== 'object' || typeof value.score !== 'number' || !(value.score > 0)) return undefined;
+
+    const intent = value.intent ?? version.firstIntent;
+
+    // A plugin may only vouch for its own intents.
+    if (!version.intentNames.has(intent)) return undefined;
+
+    const candidate: Candidate = { intent, score: Math.min(1, value.score), source: 'plugin' };
+
+    if (value.slots !== undefined) candidate.slots = value.slots;
+
+    return candidate;
+  }
+
+  /**
+   * Keeps the candidates that can be answered (a plugin's intent, a rule
+   * that carries a reply, or `oos`), merges in the detections (the higher
+   * score of an intent wins) and sorts them best first.
+   */
+  #rank(nlu: GuardResult, registry: PluginRegistry, detected: (Candidate | undefined)[] | undefined): Candidate[] {
+    const routes = registry.routes;
+    const ranked: Candidate[] = [];
+
+    for (const entry of nlu.intents as readonly Candidate[]) {
+      if (routes.has(entry.intent) || entry.intent === OOS || (nlu.source === 'rules' && typeof entry.reply === 'string')) {
+        ranked.push(entry);
+      }
+    }
+
+    if (detected !== undefined) {
+      for (const candidate of detected) {
+        if (candidate === undefined) continue;
+
+        const at = ranked.findIndex((entry) => entry.intent === candidate.intent);
+
+        if (at === -1) ranked.push(candidate);
+        else if ((ranked[at] as Candidate).score < candidate.score) ranked[at] = candidate;
+        else if (candidate.slots !== undefined) ranked[at] = { ...(ranked[at] as Candidate), slots: candidate.slots };
+      }
+    }
+
+    // Lists come ranked from the NLU and the rules; sort only when they do not.
+    for (let i = 1; i < ranked.length; i++) {
+      if ((ranked[i] as Candidate).score > (ranked[i - 1] as Candidate).score) {
+        ranked.sort(byScore);
+        break;
+      }
+    }
+
+    return ranked;
+  }
+
+  /** Runs the winner's `handle()` within the budget; `undefined` when it failed. */
+  async #handle(
+    owner: PluginVersion,
+    session: Session,
+    text: string,
+    traceId: string,
+    winner: Candidate,
+    source: ReplySource,
+  ): Promise<Answer | undefined> {
+    const turn = new TurnContext(session, traceId, text, winner, source, this.#o.logger, owner.name);
+
+    try {
+      const result = owner.plugin.handle.call(owner.plugin, turn);
+      const value = isThenable(result) ? await withBudget(result, this.#o.handlerTimeoutMs, turn, owner.name) : result;
+
+      return normaliseReply(value, owner.name);
+    } catch (error) {
+      this.#pluginError(error, owner, session.id, traceId);
+
+      return undefined;
+    }
+  }
+
+  #pluginError(error: unknown, version: PluginVersion, sessionId: string, traceId: string): void {
+    const o = this.#o;
+    const wrapped =
+      error instanceof KefuError
+        ? error
+        : new KefuError('CORE_PLUGIN_FAILED', `plugin "${version.name}" failed`, { cause: error, details: { name: version.name } });
+
+    o.stats.errors++;
+    o.logger.warn({ err: wrapped, sessionId, traceId, pluginId: version.name }, 'plugin failed, answering out of scope');
+    o.emitter.emit('error', { error: wrapped, sessionId, traceId, plugin: version.name });
+  }
+
+  #outOfScope(text: string): Answer {
+    const texts = this.#o.outOfScopeReply;
+
+    return { text: hasCjk(text) ? texts.zh : texts.en, actions: [], slots: undefined };
+  }
+
+  async #finish(
+    session: Session,
+    text: string,
+    traceId: string,
+    startedAt: number,
+    answer: Answer,
+    intent: string,
+    score: number,
+    source: ReplySource,
+    owner: PluginVersion | null,
+    reason: NoMatchReason | undefined,
+    candidates: IntentScore[],
+  ): Promise<Reply> {
+    const o = this.#o;
+    const now = Date.now();
+
+    session.turns++;
+    session.updatedAt = now;
+    o.pool.appendHistory(session, { from: 'visitor', text, at: now, traceId });
+    o.pool.appendHistory(session, { from: 'bot', text: answer.text, at: now, intent, traceId });
+
+    if (reason === undefined) session.lastIntent = intent;
+
+    if (answer.slots !== undefined) {
+      for (const key of Object.keys(answer.slots)) {
+        const value = answer.slots[key];
+
+        if (value === null) delete session.slots[key];
+        else session.slots[key] = value;
+      }
+    }
+
+    await o.pool.save(session);
+
+    const reply: Reply = {
+      sessionId: session.id,
+      traceId,
+      intent,
+      score,
+      source,
+      plugin: owner === null ? null : owner.ref,
+      text: answer.text,
+      actions: answer.actions,
+      latencyMs: performance.now() - startedAt,
+      candidates,
+    };
+
+    if (reason !== undefined) {
+      reply.reason = reason;
+      o.stats.outOfScope++;
+    }
+
+    o.stats.turns++;
+    o.stats.recordLatency(reply.latencyMs);
+
+    if (this.#isLogging) {
+      const fields: Record<string, unknown> = {
+        sessionId: session.id,
+        traceId,
+        intent,
+        confidence: score,
+        source,
+        pluginId: owner?.name,
+        reason,
+        durationMs: reply.latencyMs,
+      };
+
+      if (o.logText) fields.text = text;
+
+      o.logger.debug(fields, 'turn answered');
+    }
+
+    if (o.emitter.listenerCount('reply.out') > 0) {
+      o.emitter.emit('reply.out', { sessionId: session.id, traceId, reply });
+    }
+
+    return reply;
+  }
+}

@@ -1,0 +1,230 @@
+import { lru, type LRU } from 'tiny-lru';
+
+import type { HistoryEntry, Session, SessionPoolStats, SessionStore } from './types.js';
+
+/** Why a session left the pool. */
+export type SessionEndReason = 'expired' | 'evicted' | 'closed';
+
+/** Options of {@link SessionPool}. */
+export interface SessionPoolOptions {
+  /** Most sessions held in memory; the least recently used is evicted. */
+  max: number;
+  /** Idle time after which a session expires. */
+  ttlMs: number;
+  /** Where sessions live behind the pool (read on a miss, written after each turn). */
+  store: SessionStore;
+  /** Most history entries kept per session. */
+  historyMax: number;
+  /** How often idle sessions are swept out. */
+  sweepIntervalMs: number;
+  /** Called when a session is created (found neither in the pool nor in the store). */
+  onStart?: (sessionId: string, traceId: string | undefined) => void;
+  /** Called when a session leaves the pool. */
+  onEnd?: (sessionId: string, reason: SessionEndReason) => void;
+  /** Called when the store fails; the pool keeps serving from memory. */
+  onStoreError?: (error: unknown, sessionId: string) => void;
+}
+
+const noop = (): void => {};
+
+function createSession(id: string, now: number): Session {
+  return { id, createdAt: now, updatedAt: now, turns: 0, slots: {}, history: [] };
+}
+
+/**
+ * The in-process session cache: tiny-lru for recency and size, an idle TTL
+ * swept by an unref'd timer (tiny-lru only expires lazily, and `session.end`
+ * must fire on expiry even for a session nobody reads again), and a
+ * {@link SessionStore} behind it.
+ */
+export class SessionPool {
+  readonly #cache: LRU<Session>;
+  readonly #options: SessionPoolOptions;
+  readonly #onStart: (sessionId: string, traceId: string | undefined) => void;
+  readonly #onEnd: (sessionId: string, reason: SessionEndReason) => void;
+  readonly #onStoreError: (error: unknown, sessionId: string) => void;
+  readonly #sweeper: NodeJS.Timeout;
+  #hits = 0;
+  #misses = 0;
+  #evictions = 0;
+  #expirations = 0;
+  #closed = false;
+
+  constructor(options: SessionPoolOptions) {
+    this.#options = options;
+    this.#onStart = options.onStart ?? noop;
+    this.#onEnd = options.onEnd ?? noop;
+    this.#onStoreError = options.onStoreError ?? noop;
+    // The TTL is kept here rather than in tiny-lru, whose TTL is fixed at
+    // insertion: ours is an idle TTL, renewed by every turn.
+    this.#cache = lru<Session>(options.max);
+    this.#cache.onEvict((item) => {
+      this.#evictions++;
+      this.#onEnd(item.key as string, 'evicted');
+    });
+    this.#sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs);
+    this.#sweeper.unref();
+  }
+
+  /** Number of sessions in memory. */
+  get size(): number {
+    return this.#cache.size;
+  }
+
+  /**
+   * The session for a turn, renewing its idle timer: from the pool when
+   * held (synchronously), else from the store, else a new one.
+   */
+  acquire(id: string, traceId?: string): Session | Promise<Session> {
+    const now = Date.now();
+    const session = this.#cache.get(id);
+
+    if (session !== undefined) {
+      if (now - session.updatedAt < this.#options.ttlMs) {
+        this.#hits++;
+        session.updatedAt = now;
+
+        return session;
+      }
+
+      this.#expire(session);
+    }
+
+    this.#misses++;
+
+    return this.#load(id, now, traceId);
+  }
+
+  async #load(id: string, now: number, traceId: string | undefined): Promise<Session> {
+    let stored: Session | undefined;
+
+    try {
+      stored = await this.#options.store.get(id);
+    } catch (error) {
+      this.#onStoreError(error, id);
+    }
+
+    // A concurrent caller may have filled the slot while the store answered.
+    const raced = this.#cache.get(id);
+
+    if (raced !== undefined) return raced;
+
+    if (stored !== undefined && now - stored.updatedAt < this.#options.ttlMs) {
+      stored.updatedAt = now;
+      this.#cache.set(id, stored);
+
+      return stored;
+    }
+
+    const session = createSession(id, now);
+
+    this.#cache.set(id, session);
+    this.#onStart(id, traceId);
+
+    return session;
+  }
+
+  /** The session as held, without renewing its idle timer or reading the store. */
+  peek(id: string): Session | undefined {
+    return this.#cache.peek(id);
+  }
+
+  /** The session from the pool or the store, without renewing its idle timer. */
+  async read(id: string): Promise<Session | undefined> {
+    const held = this.#cache.peek(id);
+
+    if (held !== undefined) return held;
+
+    try {
+      return await this.#options.store.get(id);
+    } catch (error) {
+      this.#onStoreError(error, id);
+
+      return undefined;
+    }
+  }
+
+  /** Appends to a session's history, dropping the oldest entries past the bound. */
+  appendHistory(session: Session, entry: HistoryEntry): void {
+    const max = this.#options.historyMax;
+
+    if (max === 0) return;
+
+    const history = session.history;
+
+    history.push(entry);
+
+    if (history.length > max) history.splice(0, history.length - max);
+  }
+
+  /** Writes a session through to the store; store failures are reported, not thrown. */
+  save(session: Session): Promise<void> {
+    let pending: Promise<void>;
+
+    try {
+      pending = this.#options.store.set(session.id, session, this.#options.ttlMs);
+    } catch (error) {
+      this.#onStoreError(error, session.id);
+
+      return Promise.resolve();
+    }
+
+    return pending.catch((error: unknown) => this.#onStoreError(error, session.id));
+  }
+
+  /**
+   * Ends every session idle for the TTL or longer. The LRU list runs from
+   * least to most recently used, so the walk stops at the first live one.
+   *
+   * @returns how many sessions expired.
+   */
+  sweep(now = Date.now()): number {
+    const ttl = this.#options.ttlMs;
+    let expired = 0;
+
+    for (let item = this.#cache.first; item !== null; item = this.#cache.first) {
+      if (now - item.value.updatedAt < ttl) break;
+
+      this.#expire(item.value);
+      expired++;
+    }
+
+    return expired;
+  }
+
+  #expire(session: Session): void {
+    this.#cache.delete(session.id);
+    this.#expirations++;
+    this.#options.store.delete(session.id).catch((error: unknown) => this.#onStoreError(error, session.id));
+    this.#onEnd(session.id, 'expired');
+  }
+
+  stats(): SessionPoolStats {
+    const lookups = this.#hits + this.#misses;
+
+    return {
+      size: this.#cache.size,
+      hits: this.#hits,
+      misses: this.#misses,
+      hitRate: lookups === 0 ? 0 : this.#hits / lookups,
+      evictions: this.#evictions,
+      expirations: this.#expirations,
+    };
+  }
+
+  /** Stops the sweeper and ends every held session with reason `closed`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+
+    const ids = this.#cache.keys() as string[];
+
+    this.#cache.clear();
+
+    for (const id of ids) this.#onEnd(id, 'closed');
+
+    await this.#options.store.close?.();
+  }
+}
