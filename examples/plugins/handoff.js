@@ -1,5 +1,8 @@
 import { definePlugin, hasCjk } from '@kefu/core';
 
+// "Yes" to the out-of-scope answer, which offers a human agent.
+const YES = /^\s*(yes|yeah|yep|sure|ok(ay)?|please|yes please|好|好的|是|是的|要|需要|可以)\s*[.!。！]?\s*$/i;
+
 export default definePlugin({
   name: 'handoff',
   version: '1.0.0',
@@ -31,6 +34,12 @@ export default definePlugin({
       ],
     },
   ],
+  detect(text, session) {
+    const last = session.history.at(-1);
+    const wasOffered = last !== undefined && last.from === 'bot' && last.intent === 'oos';
+
+    return wasOffered && YES.test(text) ? 0.97 : null;
+  },
   handle(turn) {
     const zh = hasCjk(turn.text);
 
