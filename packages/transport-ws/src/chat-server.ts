@@ -941,9 +941,12 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
     const session = conn.session;
     if (session !== null) {
-      const index = session.sockets.indexOf(conn);
-      if (index !== -1) {
-        session.sockets.splice(index, 1);
+      // A new array rather than splice(): #deliver may be iterating the old
+      // one right now (a send that drops a slow tab) and must not skip the
+      // tab after it.
+      const rest = session.sockets.filter((c) => c !== conn);
+      if (rest.length !== session.sockets.length) {
+        session.sockets = rest;
         session.lastSeen = Date.now();
         this.#visitors -= 1;
       }

@@ -70,7 +70,8 @@ export class TestClient {
       const waiter: Waiter = { predicate, resolve };
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`));
+        const got = this.frames.map((f) => `${f.type}${typeof f.seq === 'number' ? `#${f.seq}` : ''}`);
+        reject(new Error(`no matching frame in ${timeoutMs} ms; got ${got.join(' ')}`));
       }, timeoutMs);
       waiter.resolve = (frame) => {
         clearTimeout(timer);
