@@ -1,0 +1,108 @@
+// Per-character folding that keeps every offset of the original text. The
+// matcher reports offsets into the text it was given, so it cannot work on
+// `normalizeText()`'s output, whose length differs (NFKC, trimmed spaces).
+// Each UTF-16 unit is folded alone, and only when its NFKC form is one unit
+// too: full-width forms become ASCII, compatibility ideographs become their
+// unified form, and anything that would change length is left as it is.
+
+const FOLD = new Uint16Array(65_536);
+const LOWER = new Uint16Array(65_536);
+
+function fillTables(code: number): void {
+  const ch = String.fromCharCode(code);
+  const nfkc = code >= 0xd800 && code <= 0xdfff ? ch : ch.normalize('NFKC');
+  const folded = nfkc.length === 1 ? nfkc.charCodeAt(0) : code;
+  const lower = String.fromCharCode(folded).toLowerCase();
+
+  FOLD[code] = folded;
+  LOWER[code] = lower.length === 1 ? lower.charCodeAt(0) : folded;
+}
+
+for (let c = 0; c < 128; c++) fillTables(c);
+
+/** The width-folded form of one UTF-16 unit (same length, case kept). */
+export function foldCode(code: number): number {
+  if (code !== 0 && FOLD[code] === 0) fillTables(code);
+  return FOLD[code] as number;
+}
+
+/** The width-folded, lower-cased form of one UTF-16 unit. */
+export function foldLowerCode(code: number): number {
+  if (code !== 0 && FOLD[code] === 0) fillTables(code);
+  return LOWER[code] as number;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Tells whether `text` is plain ASCII. */
+export function isAscii(text: string): boolean {
+  return !NON_ASCII.test(text);
+}
+
+/** Width-folds `text` unit by unit: same length, same offsets, case kept. */
+export function foldWidth(text: string): string {
+  if (isAscii(text)) return text;
+
+  const codes = new Array<number>(text.length);
+  for (let i = 0; i < text.length; i++) codes[i] = foldCode(text.charCodeAt(i));
+
+  let out = '';
+  for (let i = 0; i < codes.length; i += 4096) {
+    out += String.fromCharCode(...codes.slice(i, i + 4096));
+  }
+  return out;
+}
+
+/** Tells whether a UTF-16 unit is white space (after width folding). */
+export function isSpaceCode(c: number): boolean {
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 0xa0 ||
+    c === 0x3000 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0xfeff
+  );
+}
+
+/** Tells whether a folded, lower-cased unit is an ASCII letter or digit. */
+export function isAlnumCode(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+}
+
+/**
+ * The character-sequence form of a term: folded and lower-cased unit by unit,
+ * white space runs collapsed to one space, trimmed. The matcher folds the
+ * message the same way, so a term and a message always agree.
+ */
+export function foldTerm(term: string): string {
+  let out = '';
+  let space = false;
+
+  for (let i = 0; i < term.length; i++) {
+    const c = foldLowerCode(term.charCodeAt(i));
+    if (isSpaceCode(c)) {
+      space = out.length > 0;
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/** Han, kana and hangul: the scripts matched on character sequences. */
+export const CJK_CHAR = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]/;
+export const CJK_RUNS = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]+/g;
+export const HAN_CHAR = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
+export const KANA_CHAR = /[\u3040-\u30ff\uff66-\uff9f]/;
+
+// Non-ASCII characters that are neither letters nor digits (CJK punctuation,
+// emoji, symbols). Blanking them lets the tokenizer take its ASCII fast path.
+export const NON_ASCII_NON_WORD = /[^\x00-\x7f\p{L}\p{N}]+/gu;

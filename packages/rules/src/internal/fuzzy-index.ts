@@ -1,0 +1,117 @@
+import { createRequire } from 'node:module';
+
+// natural is CommonJS; only its distance module is loaded (see core's text.ts).
+const require = createRequire(import.meta.url);
+const distance = require('natural/lib/natural/distance/levenshtein_distance.js') as {
+  DamerauLevenshteinDistance(a: string, b: string, options?: { restricted?: boolean }): number;
+};
+
+/** A fuzzy term found close to a word. */
+export interface FuzzyHit {
+  term: number;
+  distance: number;
+}
+
+/** Edits a term tolerates: one up to 7 characters, two from 8 on. */
+export function maxEdits(length: number): number {
+  return length >= 8 ? 2 : 1;
+}
+
+function addDeletes(word: string, depth: number, into: Set<string>): void {
+  if (depth === 0 || word.length <= 1) return;
+
+  for (let i = 0; i < word.length; i++) {
+    const shorter = word.slice(0, i) + word.slice(i + 1);
+    if (into.has(shorter)) continue;
+    into.add(shorter);
+    addDeletes(shorter, depth - 1, into);
+  }
+}
+
+const CACHE_MAX = 20_000;
+const NO_HITS: readonly FuzzyHit[] = [];
+
+/**
+ * Typo-tolerant lookup of terms by their deletion neighbourhoods (the idea
+ * behind SymSpell): each term is indexed under every string made by deleting
+ * up to its edit budget of characters, and a word looks up its own
+ * deletions. Two strings within k edits share a string reachable by at most
+ * k deletions from each, so only real candidates are ever compared, whatever
+ * the number of terms; each is then checked with natural's
+ * Damerau-Levenshtein distance.
+ */
+export class FuzzyIndex {
+  readonly #deletes = new Map<string, number[]>();
+  readonly #terms: string[] = [];
+  readonly #budgets: number[] = [];
+  readonly #cache = new Map<string, readonly FuzzyHit[]>();
+  #deepest = 0;
+
+  get size(): number {
+    return this.#terms.length;
+  }
+
+  /** Adds a term with its edit budget; returns its id. */
+  add(term: string, budget: number): number {
+    const id = this.#terms.length;
+    this.#terms.push(term);
+    this.#budgets.push(budget);
+    this.#deepest = Math.max(this.#deepest, budget);
+
+    const keys = new Set<string>([term]);
+    addDeletes(term, budget, keys);
+    for (const key of keys) {
+      const list = this.#deletes.get(key);
+      if (list === undefined) this.#deletes.set(key, [id]);
+      else list.push(id);
+    }
+    return id;
+  }
+
+  term(id: number): string {
+    return this.#terms[id] as string;
+  }
+
+  /** Terms within their edit budget of `word`, closest first. */
+  lookup(word: string): readonly FuzzyHit[] {
+    const cached = this.#cache.get(word);
+    if (cached !== undefined) return cached;
+
+    const hits = this.#search(word);
+    if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
+    this.#cache.set(word, hits);
+
+    return hits;
+  }
+
+  #search(word: string): readonly FuzzyHit[] {
+    // A word needs as many deletions as the largest budget a term of a
+    // length near its own could have.
+    const depth = Math.min(this.#deepest, word.length + 2 >= 8 ? 2 : 1);
+    const keys = new Set<string>([word]);
+    addDeletes(word, depth, keys);
+
+    let hits: FuzzyHit[] | undefined;
+    let seen: Set<number> | undefined;
+    for (const key of keys) {
+      const ids = this.#deletes.get(key);
+      if (ids === undefined) continue;
+
+      for (const id of ids) {
+        seen ??= new Set();
+        if (seen.has(id)) continue;
+        seen.add(id);
+
+        const term = this.#terms[id] as string;
+        const budget = this.#budgets[id] as number;
+        if (Math.abs(term.length - word.length) > budget) continue;
+
+        const d = distance.DamerauLevenshteinDistance(word, term);
+        if (d <= budget) (hits ??= []).push({ term: id, distance: d });
+      }
+    }
+    if (hits === undefined) return NO_HITS;
+
+    return hits.sort((a, b) => a.distance - b.distance || a.term - b.term);
+  }
+}
