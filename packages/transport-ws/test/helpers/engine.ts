@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as core from '@kefu/core';
+import { createEngine } from '@kefu/core';
 import type {
   Engine,
   IntentScore,
@@ -74,17 +74,15 @@ export interface TestEngine {
   dispose(): Promise<void>;
 }
 
-type CreateEngine = (options: Record<string, unknown>) => Promise<Engine>;
-
 export async function startEngine(): Promise<TestEngine> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kefu-ws-'));
   await Promise.all(Object.entries(PLUGINS).map(([file, text]) => writeFile(path.join(dir, file), text)));
 
-  const createEngine = (core as Record<string, unknown>).createEngine as CreateEngine | undefined;
-  const engine =
-    createEngine === undefined
-      ? await doubleEngine(dir)
-      : await createEngine({ plugins: { dir }, nlu: { provider: new KeywordNlu() }, rules: noRules });
+  const engine = await createEngine({
+    plugins: { dir },
+    nlu: { provider: new KeywordNlu() },
+    rules: noRules,
+  });
   await engine.ready();
 
   return {
@@ -96,49 +94,3 @@ export async function startEngine(): Promise<TestEngine> {
   };
 }
 
-/** Stands in for createEngine() until @kefu/core ships it: the same plugins, no pool. */
-async function doubleEngine(dir: string): Promise<Engine> {
-  const plugins = await Promise.all(
-    Object.keys(PLUGINS).map(async (file) => {
-      const mod = (await import(path.join(dir, file))) as { default: core.Plugin };
-      return mod.default;
-    }),
-  );
-  const nlu = new KeywordNlu();
-  await nlu.train(plugins.flatMap((p) => p.intents.flatMap((i) => i.examples.map((text) => ({ text, intent: i.name })))));
-  const history = new Map<string, core.HistoryEntry[]>();
-
-  const engine = {
-    async handle(input: core.TurnInput): Promise<core.Reply> {
-      const traceId = input.traceId ?? 'trace';
-      const top = (await nlu.classify(input.text))[0];
-      const plugin = plugins.find((p) => p.intents.some((i) => i.name === top?.intent));
-      const raw = plugin === undefined || top === undefined
-        ? 'Sorry?'
-        : await plugin.handle({ intent: top.intent, text: input.text } as core.Turn);
-      const out = typeof raw === 'string' ? { text: raw } : raw;
-      const actions: core.ReplyAction[] = [...(out.actions ?? [])];
-      if ('quickReplies' in out && out.quickReplies) actions.push({ type: 'quickReplies', options: out.quickReplies });
-      const list = history.get(input.sessionId) ?? [];
-      list.push({ from: 'visitor', text: input.text, at: Date.now() }, { from: 'bot', text: out.text, at: Date.now() });
-      history.set(input.sessionId, list);
-      return {
-        sessionId: input.sessionId, traceId, intent: top?.intent ?? 'oos', score: top?.score ?? 0,
-        source: top === undefined ? 'fallback' : 'nlu',
-        plugin: plugin === undefined ? null : { name: plugin.name, version: plugin.version },
-        text: out.text, actions, latencyMs: 0,
-      };
-    },
-    async recordMessage(sessionId: string, entry: core.HistoryEntry) {
-      history.set(sessionId, [...(history.get(sessionId) ?? []), entry]);
-    },
-    async getSession(sessionId: string) {
-      const h = history.get(sessionId);
-      return h === undefined ? undefined : ({ id: sessionId, history: h } as unknown as core.SessionView);
-    },
-    async ready() {},
-    async close() {},
-  };
-
-  return engine as unknown as Engine;
-}
