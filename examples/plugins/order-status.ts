@@ -77,7 +77,7 @@ export default definePlugin({
     return null;
   },
   handle(turn) {
-    const zh = hasCjk(turn.text) || turn.session.slots.lang === 'zh';
+    const zh = hasCjk(turn.text) || turn.slots.lang === 'zh';
     const found = findOrderNumber(turn.text);
     const orderId = found ?? (turn.slots.orderId as string | undefined);
 
