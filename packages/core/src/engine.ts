@@ -161,7 +161,11 @@ class KefuEngine implements Engine {
     const plugins = this.#options.plugins;
 
     await this.#host.start(plugins.files, plugins.dir, plugins.watch);
-    void this.#train();
+    // One turn of the event loop later, so that listeners attached right
+    // after `await createEngine()` still see the first `nlu.trained`.
+    setImmediate(() => {
+      if (!this.#closed) void this.#train();
+    });
   }
 
   get isReady(): boolean {
