@@ -96,7 +96,8 @@
   header { background: var(--accent); color: var(--accent-ink); padding: 14px 16px;
     display: flex; align-items: center; gap: 12px; }
   .avatar { width: 36px; height: 36px; border-radius: 50%; background: rgba(255,255,255,.18);
-    display: grid; place-items: center; font-weight: 700; flex: none; }
+    display: grid; place-items: center; flex: none; }
+  .avatar svg { width: 20px; height: 20px; }
   .who { flex: 1; min-width: 0; }
   .who b { display: block; font-size: 15px; font-weight: 600; }
   .status { font-size: 12px; opacity: .9; display: flex; align-items: center; gap: 6px; }
@@ -111,7 +112,7 @@
     border-bottom: 1px solid #fed7aa; }
   .banner.on { display: block; }
   .log { flex: 1; overflow-y: auto; padding: 16px 14px 8px; background: var(--soft);
-    display: flex; flex-direction: column; gap: 6px; scroll-behavior: smooth; }
+    display: flex; flex-direction: column; gap: 6px; }
   .row { display: flex; flex-direction: column; max-width: 82%; }
   .row.visitor { align-self: flex-end; align-items: flex-end; }
   .row.bot, .row.agent { align-self: flex-start; }
@@ -150,12 +151,12 @@
     .kf.open .launcher { display: none; }
     .panel { position: fixed; inset: 0; width: 100vw; height: 100%; border-radius: 0; bottom: 0; }
   }
-  @media (prefers-reduced-motion: reduce) { .typing i { animation: none; } .log { scroll-behavior: auto; } }
+  @media (prefers-reduced-motion: reduce) { .typing i { animation: none; } }
 </style>
 <div class="kf" part="widget">
-  <section class="panel" role="dialog" aria-label="${title}">
+  <section class="panel" role="dialog">
     <header>
-      <div class="avatar" aria-hidden="true">客</div>
+      <div class="avatar" aria-hidden="true"><svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M4 14v-2a8 8 0 0 1 16 0v2"/><rect x="3" y="14" width="4" height="6" rx="1.5"/><rect x="17" y="14" width="4" height="6" rx="1.5"/><path d="M19 20a3 3 0 0 1-3 2h-3"/></svg></div>
       <div class="who"><b></b><div class="status" data-state="connecting" aria-live="polite"><span class="dot"></span><span class="status-text"></span></div></div>
       <button class="close" type="button" aria-label="${t('Close chat', '关闭')}">×</button>
     </header>
@@ -182,6 +183,7 @@
   typing.className = 'typing';
   typing.innerHTML = '<i></i><i></i><i></i>';
   $('.who b').textContent = title;
+  $('.panel').setAttribute('aria-label', title);
 
   // ---- rendering ------------------------------------------------------------------------
 
@@ -561,11 +563,17 @@
     } catch {}
   });
 
-  sendButton.disabled = true;
-  document.body.append(host);
-  setOpen(state.isOpen);
-  render();
-  connect();
+  function start() {
+    sendButton.disabled = true;
+    document.body.append(host);
+    setOpen(state.isOpen);
+    render();
+    connect();
+  }
+
+  // A host may put the tag in <head> without `defer`: wait for <body> then.
+  if (document.body) start();
+  else document.addEventListener('DOMContentLoaded', start, { once: true });
 
   /** A small handle for hosts: `window.Kefu.open()`, `.close()`, `.send(text)`. */
   window.Kefu = Object.freeze({
