@@ -75,26 +75,53 @@ export function isAlnumCode(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
 }
 
-/**
- * The character-sequence form of a term: folded and lower-cased unit by unit,
- * white space runs collapsed to one space, trimmed. The matcher folds the
- * message the same way, so a term and a message always agree.
- */
-export function foldTerm(term: string): string {
-  let out = '';
-  let space = false;
+/** Tells whether a UTF-16 unit is Han, kana or hangul (see {@link CJK_CHAR}). */
+export function isCjkCode(c: number): boolean {
+  return (
+    (c >= 0x3040 && c <= 0x30ff) ||
+    (c >= 0x3400 && c <= 0x4dbf) ||
+    (c >= 0x4e00 && c <= 0x9fff) ||
+    (c >= 0xf900 && c <= 0xfaff) ||
+    (c >= 0xac00 && c <= 0xd7af) ||
+    (c >= 0xff66 && c <= 0xff9f)
+  );
+}
 
-  for (let i = 0; i < term.length; i++) {
-    const c = foldLowerCode(term.charCodeAt(i));
-    if (isSpaceCode(c)) {
-      space = out.length > 0;
+/**
+ * Walks `text` as the character matcher reads it: each unit folded and
+ * lower-cased, a run of white space read as one space, or as nothing at
+ * either end and next to a CJK character (writers put a space around a
+ * Latin word in Chinese, or do not). Calls `feed` with each unit read and
+ * its offset in `text`.
+ */
+export function walkFolded(text: string, feed: (code: number, offset: number) => void): void {
+  let last = -1;
+
+  for (let i = 0; i < text.length; i++) {
+    const c = foldLowerCode(text.charCodeAt(i));
+    if (!isSpaceCode(c)) {
+      feed(c, i);
+      last = c;
       continue;
     }
-    if (space) out += ' ';
-    space = false;
-    out += String.fromCharCode(c);
+
+    let j = i + 1;
+    while (j < text.length && isSpaceCode(foldLowerCode(text.charCodeAt(j)))) j++;
+    const next = j < text.length ? foldLowerCode(text.charCodeAt(j)) : -1;
+    if (last >= 0 && next >= 0 && !isCjkCode(last) && !isCjkCode(next)) {
+      feed(32, i);
+      last = 32;
+    }
+    i = j - 1;
   }
-  return out;
+}
+
+/** The character-sequence form of a term, read as {@link walkFolded} reads a message. */
+export function foldTerm(term: string): string {
+  const codes: number[] = [];
+  walkFolded(term, (c) => codes.push(c));
+
+  return String.fromCharCode(...codes);
 }
 
 /** Han, kana and hangul: the scripts matched on character sequences. */

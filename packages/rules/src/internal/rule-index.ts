@@ -11,9 +11,9 @@ import {
   HAN_CHAR,
   isAlnumCode,
   isAscii,
-  isSpaceCode,
   KANA_CHAR,
   NON_ASCII_NON_WORD,
+  walkFolded,
 } from './fold.js';
 import { FuzzyIndex } from './fuzzy-index.js';
 import { renderTemplate } from './template.js';
@@ -282,31 +282,23 @@ export class RuleIndex {
     }
   }
 
-  // Walks the text once through the automaton: folded, lower-cased, white
-  // space runs read as one space, offsets kept in the original text.
+  // Walks the text once through the automaton, as `walkFolded()` reads it,
+  // offsets kept in the original text.
   #matchChars(text: string): void {
     if (this.#offsets.length < text.length) this.#offsets = new Int32Array(text.length * 2);
     const offsets = this.#offsets;
+    const ac = this.#ac;
     let state = 0;
     let fed = 0;
-    let lastSpace = true;
 
-    for (let i = 0; i < text.length; i++) {
-      let c = foldLowerCode(text.charCodeAt(i));
-      if (isSpaceCode(c)) {
-        if (lastSpace) continue;
-        c = 32;
-        lastSpace = true;
-      } else {
-        lastSpace = false;
-      }
+    walkFolded(text, (c, i) => {
       offsets[fed++] = i;
-      state = this.#ac.step(state, c);
+      state = ac.step(state, c);
 
-      const out = this.#ac.outputs(state);
-      if (out === undefined) continue;
+      const out = ac.outputs(state);
+      if (out === undefined) return;
       for (const id of out) {
-        const start = offsets[fed - this.#ac.patternLength(id)] as number;
+        const start = offsets[fed - ac.patternLength(id)] as number;
         for (const g of this.#acGates[id] ?? []) this.#wantRegex(g);
         for (const p of this.#acTerms[id] ?? []) {
           if (p.edgeStart && start > 0 && isAlnumCode(foldLowerCode(text.charCodeAt(start - 1)))) continue;
@@ -314,7 +306,7 @@ export class RuleIndex {
           this.#hit(p.rule, p.slot, start, i + 1, 0);
         }
       }
-    }
+    });
   }
 
   #wantRegex(id: number): void {

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { regexGate } from './regex-gate.js';
+
+describe('regexGate()', () => {
+  it('takes the longest required literal, lower-cased', () => {
+    expect(regexGate('Order\\s*#?(\\d{6,})')).toEqual({ kind: 'literal', literal: 'order' });
+    expect(regexGate('tracking number:? [A-Z]{2}\\d+')).toEqual({ kind: 'literal', literal: 'tracking' });
+  });
+
+  it('drops optional characters and keeps escaped punctuation', () => {
+    expect(regexGate('colou?r')).toEqual({ kind: 'literal', literal: 'colo' });
+    expect(regexGate('a\\.b+c')).toEqual({ kind: 'literal', literal: 'a.b' });
+  });
+
+  it('falls back to a required digit', () => {
+    expect(regexGate('\\b\\d{6,}\\b')).toEqual({ kind: 'digit' });
+    expect(regexGate('^[0-9]+$')).toEqual({ kind: 'digit' });
+  });
+
+  it('gives up on a top-level alternation', () => {
+    expect(regexGate('refund|money back')).toEqual({ kind: 'always' });
+  });
+
+  it('treats groups, classes and escapes as run breakers', () => {
+    expect(regexGate('(?:refund)\\w+')).toEqual({ kind: 'always' });
+    expect(regexGate('\\u0041bc')).toEqual({ kind: 'literal', literal: 'bc' });
+    expect(regexGate('订单号(\\d+)')).toEqual({ kind: 'literal', literal: '订单号' });
+  });
+});
