@@ -59,7 +59,10 @@ export interface PluginRegistry {
 }
 
 interface FileRecord {
+  /** The plugin this file serves. */
   name: string | undefined;
+  /** The name the file's last failed version claimed, when it got that far. */
+  failedName: string | undefined;
   hash: string | undefined;
   error: string | undefined;
 }
@@ -189,7 +192,7 @@ export class PluginHost {
         continue;
       }
 
-      out.push({ name: record.name ?? basename(file), version: '', state: 'failed', file, error: record.error });
+      out.push({ name: record.failedName ?? record.name ?? basename(file), version: '', state: 'failed', file, error: record.error });
     }
 
     return out;
@@ -246,7 +249,7 @@ export class PluginHost {
   }
 
   async #load(file: string, force: boolean): Promise<PluginInfo> {
-    const record = this.#files.get(file) ?? { name: undefined, hash: undefined, error: undefined };
+    const record = this.#files.get(file) ?? { name: undefined, failedName: undefined, hash: undefined, error: undefined };
 
     this.#files.set(file, record);
 
@@ -275,6 +278,7 @@ export class PluginHost {
       record.name = version.name;
       record.hash = hash;
       record.error = undefined;
+      record.failedName = undefined;
       this.#swap(version, previous, renamed);
 
       return this.#info(version);
@@ -310,8 +314,10 @@ export class PluginHost {
     const check = checkPlugin(value);
 
     if (!check.ok) {
+      const name = (value as { name?: unknown } | null)?.name;
+
       throw new KefuError('CORE_PLUGIN_INVALID', `invalid plugin in ${file}: ${check.reason}`, {
-        details: { file, issues: check.issues },
+        details: typeof name === 'string' ? { file, name, issues: check.issues } : { file, issues: check.issues },
       });
     }
 
@@ -571,6 +577,7 @@ export class PluginHost {
     if (name !== undefined) payload.name = name;
 
     record.error = wrapped.message;
+    record.failedName = name;
     this.#options.logger.warn({ err: wrapped, file, pluginId: name }, 'plugin failed to load');
     this.#options.emitter.emit('plugin.failed', payload);
 

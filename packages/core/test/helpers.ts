@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Engine, EngineEvents } from '../src/index.js';
@@ -29,6 +29,7 @@ export async function makePluginDir(): Promise<PluginDir> {
     async write(name, source) {
       const path = join(dir, name);
 
+      await mkdir(dirname(path), { recursive: true });
       await writeFile(path, source);
 
       return path;
