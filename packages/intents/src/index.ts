@@ -1,1 +1,12 @@
-export {};
+export { ClassicNlu } from './classic/classic-nlu.js';
+export type { ClassicTrainInfo } from './classic/classic-nlu.js';
+export type { ClassicNluOptions } from './classic/options.js';
+export { EmbeddingNlu } from './embedding/embedding-nlu.js';
+export type { EmbeddingNluOptions } from './embedding/embedding-nlu.js';
+export { HttpNlu } from './http/http-nlu.js';
+export type { HttpNluOptions } from './http/http-nlu.js';
+export { runEvalCommand } from './eval/eval-command.js';
+export type { EvalCommandIo } from './eval/eval-command.js';
+export { evaluate, scorePredictions } from './eval/evaluate.js';
+export type { ConfusedPair, EvalReport, EvaluateOptions, IntentMetrics } from './eval/evaluate.js';
+export { parseDataset, readDataset } from './eval/dataset.js';

@@ -1,0 +1,205 @@
+import type { SparseVector } from './features.js';
+
+/** A multinomial logistic regression over hashed sparse features. */
+export interface LinearModel {
+  dim: number;
+  classes: number;
+  /** Row-major `[feature][class]`, so a feature's weights sit together. */
+  weights: Float32Array;
+  bias: Float32Array;
+}
+
+/** Hyper-parameters of {@link trainSoftmax}. */
+export interface TrainParams {
+  epochs: number;
+  learningRate: number;
+  /** L2 penalty, applied to the rows each example touches. */
+  l2: number;
+  seed: number;
+  /** Called between chunks of work so a caller can yield to the event loop. */
+  pause?: () => Promise<void>;
+  /** Share of an example's features dropped at each visit. */
+  dropout?: number;
+  /** Returns the mean of the iterates instead of the last one. */
+  average?: boolean;
+  /** Class gradients smaller than this are skipped. */
+  minGrad?: number;
+  /** Milliseconds of work between pauses. */
+  sliceMs?: number;
+}
+
+/** A small deterministic PRNG (mulberry32), so training is reproducible. */
+export function makeRandom(seed: number): () => number {
+  let a = seed >>> 0;
+
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Writes the raw class scores of `x` into `out`. */
+export function logits(model: LinearModel, x: SparseVector, out: Float32Array): void {
+  const { classes: c, weights: w } = model;
+  out.set(model.bias);
+  for (let k = 0; k < x.idx.length; k++) {
+    const v = x.val[k]!;
+    const base = x.idx[k]! * c;
+    for (let j = 0; j < c; j++) out[j]! += v * w[base + j]!;
+  }
+}
+
+/**
+ * Writes the class scores of `x` into `out` from 8-bit weights with one
+ * scale per feature row. Reading a quarter of the bytes keeps more of the
+ * weight matrix in cache, which is what bounds classification speed.
+ */
+export function logitsQuantized(
+  quantized: Int8Array,
+  scales: Float32Array,
+  bias: Float32Array,
+  x: SparseVector,
+  out: Float32Array,
+): void {
+  const c = bias.length;
+  out.set(bias);
+  for (let k = 0; k < x.idx.length; k++) {
+    const f = x.idx[k]!;
+    const v = x.val[k]! * scales[f]!;
+    if (v === 0) continue;
+    const base = f * c;
+    for (let j = 0; j < c; j++) out[j]! += v * quantized[base + j]!;
+  }
+}
+
+/** Softmax of `z / temperature` in place. */
+export function softmax(z: Float32Array, temperature = 1): void {
+  let max = -Infinity;
+  for (let j = 0; j < z.length; j++) if (z[j]! > max) max = z[j]!;
+
+  let sum = 0;
+  for (let j = 0; j < z.length; j++) {
+    const e = Math.exp((z[j]! - max) / temperature);
+    z[j] = e;
+    sum += e;
+  }
+  for (let j = 0; j < z.length; j++) z[j]! /= sum;
+}
+
+/**
+ * Trains softmax regression with per-example AdaGrad updates. Only the rows
+ * of the features an example has are touched, so an update costs
+ * `nnz × classes`, not `dim × classes`.
+ */
+export async function trainSoftmax(
+  xs: readonly SparseVector[],
+  ys: Int32Array,
+  dim: number,
+  classes: number,
+  params: TrainParams,
+): Promise<LinearModel> {
+  const model: LinearModel = {
+    dim,
+    classes,
+    weights: new Float32Array(dim * classes),
+    bias: new Float32Array(classes),
+  };
+  const { weights: w, bias: b } = model;
+  const gw = new Float32Array(dim * classes);
+  const gb = new Float32Array(classes);
+  const z = new Float32Array(classes);
+  const random = makeRandom(params.seed);
+  const order = Int32Array.from(xs.keys());
+  const { learningRate: lr, l2 } = params;
+  const eps = 1e-6;
+  const minGrad = params.minGrad ?? 1e-3;
+  const act = new Int32Array(classes);
+  // Averaged weights (Polyak): the mean of the iterates, kept with the
+  // usual trick of a second accumulator weighted by the step number.
+  const uw = params.average === true ? new Float32Array(dim * classes) : undefined;
+  const ub = params.average === true ? new Float32Array(classes) : undefined;
+  let step = 0;
+  // Feature dropout: each example loses a random part of its features at
+  // every visit, which keeps the model from leaning on a few n-grams.
+  const dropout = params.dropout ?? 0;
+  const keep = 1 / (1 - dropout);
+  let maxNnz = 0;
+  for (const x of xs) maxNnz = Math.max(maxNnz, x.idx.length);
+  const dIdx = new Int32Array(maxNnz);
+  const dVal = new Float32Array(maxNnz);
+  const drop = (x: SparseVector): SparseVector => {
+    let k = 0;
+    for (let i = 0; i < x.idx.length; i++) {
+      if (random() < dropout) continue;
+      dIdx[k] = x.idx[i]!;
+      dVal[k] = x.val[i]! * keep;
+      k++;
+    }
+
+    return { idx: dIdx.subarray(0, k), val: dVal.subarray(0, k) };
+  };
+  const sliceMs = params.sliceMs ?? 20;
+  let sliceStart = performance.now();
+
+  for (let epoch = 0; epoch < params.epochs; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      const t = order[i]!;
+      order[i] = order[j]!;
+      order[j] = t;
+    }
+
+    for (let n = 0; n < order.length; n++) {
+      const e = order[n]!;
+      const x = dropout > 0 ? drop(xs[e]!) : xs[e]!;
+      step++;
+      logits(model, x, z);
+      softmax(z);
+      z[ys[e]!]! -= 1;
+
+      for (let j = 0; j < classes; j++) {
+        const g = z[j]!;
+        gb[j]! += g * g;
+        const d = (lr * g) / (Math.sqrt(gb[j]!) + eps);
+        b[j]! -= d;
+        if (ub !== undefined) ub[j]! -= step * d;
+      }
+      // Most classes get a near-zero gradient once the model is past its
+      // first epoch; skipping them makes an update several times cheaper.
+      let active = 0;
+      for (let j = 0; j < classes; j++) {
+        if (z[j]! > minGrad || z[j]! < -minGrad) act[active++] = j;
+      }
+      for (let k = 0; k < x.idx.length; k++) {
+        const v = x.val[k]!;
+        const base = x.idx[k]! * classes;
+        for (let a = 0; a < active; a++) {
+          const j = act[a]!;
+          const p = base + j;
+          const g = v * z[j]! + l2 * w[p]!;
+          const acc = gw[p]! + g * g;
+          gw[p] = acc;
+          const d = (lr * g) / (Math.sqrt(acc) + eps);
+          w[p]! -= d;
+          if (uw !== undefined) uw[p]! -= step * d;
+        }
+      }
+
+      if (params.pause !== undefined && (n & 127) === 0 && performance.now() - sliceStart > sliceMs) {
+        await params.pause();
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  if (uw !== undefined && ub !== undefined) {
+    for (let p = 0; p < w.length; p++) w[p]! -= uw[p]! / step;
+    for (let j = 0; j < classes; j++) b[j]! -= ub[j]! / step;
+  }
+
+  return model;
+}
