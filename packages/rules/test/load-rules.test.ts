@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isKefuError } from '@kefu/core';
-import type { KefuError } from '@kefu/core';
+import { isKefuError, silentLogger } from '@kefu/core';
+import type { KefuError, Logger } from '@kefu/core';
 import { loadRules } from '../src/index.js';
 import type { RuleEngine, RulesEvents } from '../src/index.js';
 
@@ -111,15 +111,8 @@ describe('RuleEngine watching a file', () => {
     ['duplicate-id.yaml', 'RULES_DUPLICATE_ID'],
   ])('keeps the previous rules serving when %s arrives', async (fixture, code) => {
     const warnings: Record<string, unknown>[] = [];
-    const logger = {
-      debug() {},
-      info() {},
-      warn: (fields: Record<string, unknown>) => void warnings.push(fields),
-      error() {},
-      child() {
-        return logger;
-      },
-    };
+    const warn = (fields: Record<string, unknown>): void => void warnings.push(fields);
+    const logger: Logger = { ...silentLogger, warn: warn as Logger['warn'] };
     engine = await loadRules(file, { watch: true, debounceMs: 10, logger });
     const failed = next(engine, 'rules.failed');
 
