@@ -51,6 +51,9 @@ const configSchema = z.strictObject({
     .optional(),
 });
 
+/** Every setting's name, as written in a config file (the README's table lists them all). */
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
+
 /** The example server's configuration, after defaults and validation. */
 export type ServerConfig = z.infer<typeof configSchema> & {
   /** True when the agent token is the printed development default. */
@@ -79,6 +82,11 @@ const ENV_KEYS: Record<string, Key> = {
   KEFU_ALLOWED_ORIGINS: 'allowedOrigins',
   LOG_LEVEL: 'logLevel',
 };
+
+/** The environment variable of each setting. */
+export const CONFIG_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(ENV_KEYS).map(([name, key]) => [key, name]),
+);
 
 const FLAGS = {
   config: { type: 'string' },
