@@ -111,6 +111,7 @@ function rankKnn(index: VectorIndex, query: Float32Array, k: number): Ranking {
   });
 
   const scores = [...votes]
+    .filter(([, vote]) => vote > 0 || total === 0)
     .map(([label, vote]) => ({
       intent: index.intents[label] ?? '',
       score: total > 0 ? vote / total : 1 / votes.size,

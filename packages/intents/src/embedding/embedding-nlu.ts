@@ -9,8 +9,9 @@ import { buildIndex, rank } from './classifier.js';
 import type { VectorIndex } from './classifier.js';
 import { EmbeddingCache } from './embedding-cache.js';
 import { missingModelFiles } from './model-files.js';
+import { pinNativeRuntime } from './native-runtime.js';
 import { spawnWorker } from './spawn-worker.js';
-import type { EmbedWorkerConfig } from './protocol.js';
+import type { ModelConfig } from './protocol.js';
 import { WorkerPool } from './worker-pool.js';
 
 // Sources run as TypeScript (through tsx) in this repository and as `.js`
@@ -118,7 +119,7 @@ export class EmbeddingNlu implements NluProvider {
         ? undefined
         : join(resolve(cacheDir), 'kefu-embeddings', `${model.replace('/', '__')}${quantized ? '.q' : ''}.bin`);
 
-    const config: EmbedWorkerConfig = {
+    const config: ModelConfig = {
       model,
       localModelPath: resolve(parsed.data.localModelPath),
       cacheDir: resolve(cacheDir ?? parsed.data.localModelPath),
@@ -128,7 +129,12 @@ export class EmbeddingNlu implements NluProvider {
     };
     this.#pool = new WorkerPool(
       parsed.data.workers,
-      () => spawnWorker(WORKER_URL, { workerData: config }),
+      config,
+      () => {
+        pinNativeRuntime();
+
+        return spawnWorker(WORKER_URL);
+      },
       this.#logger,
     );
   }
@@ -195,8 +201,17 @@ export class EmbeddingNlu implements NluProvider {
     return scores;
   }
 
-  /** Stops the workers; a later call starts them again. */
+  /**
+   * Unloads the model from the worker threads and fails the calls in flight
+   * with `INTENTS_WORKER_FAILED`. The trained index stays: a later call
+   * loads the model again. The threads themselves live on, idle, for the
+   * rest of the process (see "Known limitations" in the README).
+   */
   async close(): Promise<void> {
+    const queued = this.#queue.splice(0);
+    const closed = new KefuError('INTENTS_WORKER_FAILED', 'the provider closed before the text was embedded');
+    for (const pending of queued) pending.reject(closed);
+
     await this.#pool.close();
   }
 

@@ -1,11 +1,10 @@
 /**
- * Messages between {@link WorkerPool} and `embed-worker`. Kept free of
- * runtime imports so that the worker loads nothing but the transformers
- * library.
+ * Messages between the main thread and `embed-worker`. Kept free of runtime
+ * imports so that the worker loads nothing but the transformers library.
  */
 
-/** What a worker needs to load its model, passed as `workerData`. */
-export interface EmbedWorkerConfig {
+/** What a worker needs to load one model. */
+export interface ModelConfig {
   model: string;
   localModelPath: string;
   cacheDir: string;
@@ -14,23 +13,28 @@ export interface EmbedWorkerConfig {
   quantized: boolean;
 }
 
-/** The codes a worker may report for a failed start. */
-export type WorkerInitCode =
+/** The codes a worker may report for a model that did not load. */
+export type LoadFailureCode =
   | 'INTENTS_MODEL_NOT_FOUND'
   | 'INTENTS_MODEL_INVALID'
   | 'INTENTS_REMOTE_FAILED';
 
-/** Main thread → worker. */
-export interface EmbedRequest {
-  type: 'embed';
-  id: number;
-  texts: string[];
-}
+/**
+ * Main thread → worker. `key` names a loaded model: one worker serves every
+ * provider that shares it.
+ */
+export type WorkerRequest =
+  | { type: 'load'; id: number; key: string; config: ModelConfig }
+  | { type: 'embed'; id: number; key: string; texts: string[] }
+  | { type: 'unload'; id: number; key: string };
 
-/** Worker → main thread. */
-export type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'init-failed'; code: WorkerInitCode; message: string }
+/** Worker → main thread: one answer per request, plus log lines. */
+export type WorkerReply =
+  | { type: 'done'; id: number }
   | { type: 'embedded'; id: number; dim: number; data: Float32Array }
-  | { type: 'failed'; id: number; message: string }
+  | { type: 'failed'; id: number; code: LoadFailureCode | 'INTENTS_WORKER_FAILED'; message: string };
+
+export type WorkerMessage =
+  | WorkerReply
+  | { type: 'started' }
   | { type: 'log'; level: 'debug' | 'warn'; message: string };

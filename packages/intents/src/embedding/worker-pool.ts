@@ -3,180 +3,135 @@ import type { Worker } from 'node:worker_threads';
 import { KefuError, silentLogger } from '@kefu/core';
 import type { Logger } from '@kefu/core';
 
-import type { EmbedRequest, WorkerMessage } from './protocol.js';
-
-interface Job {
-  resolve: (vectors: Float32Array[]) => void;
-  reject: (err: KefuError) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  jobs: Map<number, Job>;
-}
+import { acquireThreads } from './inference-thread.js';
+import type { InferenceThread } from './inference-thread.js';
+import type { ModelConfig } from './protocol.js';
 
 /**
- * A fixed-size pool of embedding workers. Each job goes to the worker with
- * the fewest jobs in flight. A worker that dies fails its own jobs with
- * `INTENTS_WORKER_FAILED` and is replaced on the next call; `close()` stops
- * them all, and the next call starts them again.
+ * One provider's share of the inference threads: its model loaded on
+ * `size` of them, each batch sent to the least busy. `close()` unloads the
+ * model (when no other provider uses it) and fails the calls in flight with
+ * `INTENTS_WORKER_FAILED`; the next call loads it again.
  */
 export class WorkerPool {
   readonly #size: number;
   readonly #spawn: () => Worker;
+  readonly #config: ModelConfig;
+  readonly #key: string;
   readonly #logger: Logger;
-  #slots: Slot[] = [];
-  #starting: Promise<void> | undefined;
-  #nextId = 0;
+  #threads: InferenceThread[] = [];
+  #starting: Promise<InferenceThread[]> | undefined;
+  /** Rejecters of the calls in flight, so that `close()` can fail them at once. */
+  readonly #inFlight = new Set<(err: KefuError) => void>();
 
-  /**
-   * @param spawn creates one worker; it must answer `ready` or `init-failed`
-   *   first, then `embedded` or `failed` for each request.
-   */
-  constructor(size: number, spawn: () => Worker, logger: Logger = silentLogger) {
+  constructor(size: number, config: ModelConfig, spawn: () => Worker, logger: Logger = silentLogger) {
     this.#size = size;
+    this.#config = config;
+    this.#key = JSON.stringify(config);
     this.#spawn = spawn;
     this.#logger = logger;
   }
 
-  /** How many workers are running. */
-  get size(): number {
-    return this.#slots.length;
-  }
-
   /**
-   * Starts the missing workers and waits until each has loaded its model.
-   * @throws {KefuError} the code the worker reported (`INTENTS_MODEL_*`,
-   *   `INTENTS_REMOTE_FAILED`), or `INTENTS_WORKER_FAILED`.
+   * Loads the model on the pool's threads (once; again after `close()` or
+   * after a thread died).
+   * @throws {KefuError} `INTENTS_MODEL_NOT_FOUND`, `INTENTS_MODEL_INVALID`,
+   *   `INTENTS_REMOTE_FAILED` or `INTENTS_WORKER_FAILED`.
    */
-  start(): Promise<void> {
-    if (this.#slots.length >= this.#size) return Promise.resolve();
-
-    this.#starting ??= this.#fill().finally(() => {
-      this.#starting = undefined;
-    });
-
-    return this.#starting;
+  async start(): Promise<void> {
+    await this.#ready();
   }
 
-  /** Embeds `texts` in one worker; resolves one vector per text, in order. */
+  /** Embeds `texts` on one thread; resolves one vector per text, in order. */
   async embed(texts: string[]): Promise<Float32Array[]> {
-    await this.start();
+    const threads = await this.#ready();
+    const thread = threads.reduce((a, b) => (b.load < a.load ? b : a));
+    thread.logger = this.#logger;
 
-    const slot = this.#slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
-    const id = this.#nextId++;
-    const request: EmbedRequest = { type: 'embed', id, texts };
+    const reply = await this.#track(thread.request({ type: 'embed', key: this.#key, texts }));
+    if (reply.type !== 'embedded' || reply.dim === 0 || reply.data.length !== reply.dim * texts.length) {
+      throw new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker answered with the wrong number of values');
+    }
 
-    return new Promise((resolve, reject) => {
-      slot.jobs.set(id, { resolve, reject });
-      slot.worker.postMessage(request);
+    return texts.map((_, i) => reply.data.subarray(i * reply.dim, (i + 1) * reply.dim));
+  }
+
+  /** Unloads the model; the calls in flight fail with `INTENTS_WORKER_FAILED`. */
+  async close(): Promise<void> {
+    const threads = await this.#starting?.catch(() => []) ?? [];
+    this.#threads = [];
+    this.#starting = undefined;
+
+    const closed = new KefuError('INTENTS_WORKER_FAILED', 'the provider closed before the worker answered');
+    for (const reject of this.#inFlight) reject(closed);
+    this.#inFlight.clear();
+
+    await Promise.all(threads.map((thread) => this.#release(thread)));
+  }
+
+  #ready(): Promise<InferenceThread[]> {
+    if (this.#threads.length > 0 && this.#threads.every((t) => !t.isDead)) return Promise.resolve(this.#threads);
+
+    this.#starting ??= this.#load().then(
+      (threads) => {
+        this.#threads = threads;
+        return threads;
+      },
+      (err: unknown) => {
+        this.#starting = undefined;
+        throw err;
+      },
+    );
+
+    return this.#starting.then((threads) => {
+      if (threads.some((t) => t.isDead)) {
+        this.#starting = undefined;
+        this.#threads = [];
+        return this.#ready();
+      }
+      return threads;
     });
   }
 
-  /** Stops every worker; jobs in flight fail with `INTENTS_WORKER_FAILED`. */
-  async close(): Promise<void> {
-    // Let a start in progress finish, so that no worker it spawns outlives us.
-    await this.#starting?.catch(() => {});
-
-    const slots = this.#slots;
-    this.#slots = [];
-
-    await Promise.all(
-      slots.map((slot) => {
-        this.#failJobs(slot, 'the pool closed before the worker answered');
-
-        return slot.worker.terminate();
-      }),
-    );
-  }
-
-  async #fill(): Promise<void> {
-    const missing = this.#size - this.#slots.length;
+  async #load(): Promise<InferenceThread[]> {
+    const threads = acquireThreads(this.#size, this.#spawn);
     const results = await Promise.allSettled(
-      Array.from({ length: missing }, () => this.#startOne()),
+      threads.map(async (thread) => {
+        thread.logger = this.#logger;
+        if (!thread.users.has(this.#key)) {
+          await thread.request({ type: 'load', key: this.#key, config: this.#config });
+        }
+        thread.users.set(this.#key, (thread.users.get(this.#key) ?? 0) + 1);
+      }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
 
     if (failed !== undefined) {
-      // One worker could not load the model, so none will: stop the others.
-      for (const r of results) if (r.status === 'fulfilled') this.#remove(r.value, true);
+      // One thread could not load the model, so none will: release the others.
+      await Promise.all(threads.filter((_, i) => results[i]?.status === 'fulfilled').map((t) => this.#release(t)));
       throw failed.reason;
     }
+
+    return threads;
   }
 
-  #startOne(): Promise<Slot> {
-    const worker = this.#spawn();
-    const slot: Slot = { worker, jobs: new Map() };
-
-    return new Promise<Slot>((resolve, reject) => {
-      let isReady = false;
-
-      worker.on('message', (message: WorkerMessage) => {
-        switch (message.type) {
-          case 'ready':
-            isReady = true;
-            this.#slots.push(slot);
-            resolve(slot);
-            break;
-          case 'init-failed':
-            void worker.terminate();
-            reject(new KefuError(message.code, `the embedding model did not load: ${message.message}`));
-            break;
-          case 'embedded':
-            this.#settle(slot, message.id, message.data, message.dim);
-            break;
-          case 'failed':
-            this.#fail(slot, message.id, message.message);
-            break;
-          case 'log':
-            this.#logger[message.level]({ threadId: worker.threadId, detail: message.message }, 'embedding worker says');
-            break;
-        }
-      });
-      worker.on('error', (err) => {
-        this.#logger.error({ err, threadId: worker.threadId }, 'embedding worker crashed');
-        if (!isReady) {
-          reject(new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker crashed while starting', { cause: err }));
-        }
-      });
-      worker.on('exit', (exitCode) => {
-        if (!isReady) {
-          reject(new KefuError('INTENTS_WORKER_FAILED', `the embedding worker exited with code ${exitCode} while starting`));
-        }
-        this.#remove(slot, false);
-      });
-    });
-  }
-
-  #settle(slot: Slot, id: number, data: Float32Array, dim: number): void {
-    const job = slot.jobs.get(id);
-    if (job === undefined) return;
-
-    slot.jobs.delete(id);
-
-    const vectors: Float32Array[] = [];
-    for (let offset = 0; offset + dim <= data.length && dim > 0; offset += dim) {
-      vectors.push(data.subarray(offset, offset + dim));
+  async #release(thread: InferenceThread): Promise<void> {
+    const users = (thread.users.get(this.#key) ?? 1) - 1;
+    if (users > 0) {
+      thread.users.set(this.#key, users);
+      return;
     }
-    job.resolve(vectors);
+
+    thread.users.delete(this.#key);
+    await thread.request({ type: 'unload', key: this.#key }).catch(() => {});
   }
 
-  #fail(slot: Slot, id: number, message: string): void {
-    const job = slot.jobs.get(id);
-    if (job === undefined) return;
-
-    slot.jobs.delete(id);
-    job.reject(new KefuError('INTENTS_WORKER_FAILED', `embedding failed in the worker: ${message}`));
-  }
-
-  #failJobs(slot: Slot, reason: string): void {
-    for (const job of slot.jobs.values()) job.reject(new KefuError('INTENTS_WORKER_FAILED', reason));
-    slot.jobs.clear();
-  }
-
-  #remove(slot: Slot, terminate: boolean): void {
-    this.#slots = this.#slots.filter((s) => s !== slot);
-    this.#failJobs(slot, 'the embedding worker stopped before answering');
-    if (terminate) void slot.worker.terminate();
+  /** Lets `close()` fail a call at once, whatever the worker does. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: KefuError): void => reject(err);
+      this.#inFlight.add(fail);
+      work.then(resolve, reject).finally(() => this.#inFlight.delete(fail));
+    });
   }
 }
