@@ -4,11 +4,13 @@ import { KefuError } from './errors.js';
 import { hasCjk } from './text.js';
 import type { TurnStats } from './internal/turn-stats.js';
 import { silentLogger, type Logger } from './logger.js';
-import type { GuardResult, NluGuard } from './nlu-guard.js';
+import type { NluGuard } from './nlu-guard.js';
 import type { EngineEmitter, PluginHost, PluginRegistry, PluginVersion } from './plugin-host.js';
 import type { SessionPool } from './session-pool.js';
 import type {
   Detection,
+  FallbackReason,
+  NluResult,
   IntentScore,
   NoMatchReason,
   PluginReply,
@@ -33,6 +35,8 @@ export interface DispatcherOptions {
   ambiguityMargin: number;
   handlerTimeoutMs: number;
   outOfScopeReply: { en: string; zh: string };
+  /** Called when a turn is over, answered or not. */
+  onTurnEnd: (sessionId: string) => void;
 }
 
 /** One ranked candidate of a turn, as the decision sees it. */
@@ -162,11 +166,23 @@ function normaliseReply(value: PluginReply, plugin: string): Answer {
   return { text: value.text, actions, slots: value.slots };
 }
 
+/** The decision of a turn: a winner, or why none won. */
+interface Decision {
+  best: Candidate | undefined;
+  owner: PluginVersion | undefined;
+  reason: NoMatchReason | undefined;
+}
+
 /**
  * Runs one turn: session, NLU (or rules), `detect()`, the decision, the
  * winning plugin's `handle()` within its budget, the session update and the
  * events. Per-session ordering is the engine's job; this class only runs a
- * turn it is handed.
+ * turn it is handed, and calls `onTurnEnd` when it is over.
+ *
+ * The turn is one async function on purpose: each extra async layer costs a
+ * promise and a microtask per turn, and the steps that can answer
+ * synchronously (a pool hit, the rules, `detect()`, `handle()`) are only
+ * awaited when they return a promise.
  */
 export class Dispatcher {
   readonly #o: DispatcherOptions;
@@ -181,108 +197,156 @@ export class Dispatcher {
   async run(sessionId: string, text: string, traceId: string, startedAt: number): Promise<Reply> {
     const o = this.#o;
     const emitter = o.emitter;
-
-    if (emitter.listenerCount('message.in') > 0) {
-      emitter.emit('message.in', { sessionId, traceId, length: text.length });
-    }
-
-    const acquired = o.pool.acquire(sessionId, traceId);
-    const session = isThenable(acquired) ? await acquired : acquired;
-    const nlu = await o.guard.classify(text, session);
-
-    if (nlu.fallback !== undefined) {
-      o.stats.fallbacks[nlu.fallback]++;
-      emitter.emit('nlu.fallback', { sessionId, traceId, reason: nlu.fallback, error: nlu.error });
-    }
-
-    const registry = o.host.acquire();
+    let registry: PluginRegistry | undefined;
 
     try {
-      return await this.#decide(session, text, traceId, startedAt, nlu, registry);
+      if (emitter.listenerCount('message.in') > 0) {
+        emitter.emit('message.in', { sessionId, traceId, length: text.length });
+      }
+
+      const acquired = o.pool.acquire(sessionId, traceId);
+      const session = isThenable(acquired) ? await acquired : acquired;
+      const guard = o.guard;
+      let intents: readonly Candidate[];
+      let source: 'nlu' | 'rules' = 'rules';
+      let isFallback = false;
+
+      if (guard.canClassify) {
+        try {
+          intents = await guard.fire(text, session);
+          source = 'nlu';
+        } catch (cause) {
+          isFallback = true;
+          this.#fallback(sessionId, traceId, guard.explain(cause));
+
+          const matched = guard.matchRules(text, session);
+
+          intents = isThenable(matched) ? await matched : matched;
+        }
+      } else {
+        const skip = guard.skipped();
+
+        if (skip !== undefined) {
+          isFallback = true;
+          this.#fallback(sessionId, traceId, skip);
+        }
+
+        const matched = guard.matchRules(text, session);
+
+        intents = isThenable(matched) ? await matched : matched;
+      }
+
+      registry = o.host.acquire();
+
+      let detected: (Candidate | undefined)[] | undefined;
+
+      if (registry.detectors.length > 0) {
+        const pending = this.#detect(session, text, traceId, { intents, source }, registry);
+
+        detected = isThenable(pending) ? await pending : pending;
+      }
+
+      const ranked = this.#rank(intents, source, registry, detected);
+      const decision = this.#choose(ranked, registry, isFallback);
+      const best = decision.best;
+      const candidates = ranked.length > MAX_CANDIDATES ? ranked.slice(0, MAX_CANDIDATES) : ranked;
+      const winnerSource: ReplySource = best?.source ?? source;
+
+      if (emitter.listenerCount('intent.detected') > 0) {
+        emitter.emit('intent.detected', {
+          sessionId,
+          traceId,
+          intent: decision.reason === undefined ? (best as Candidate).intent : OOS,
+          score: best?.score ?? 0,
+          source: decision.reason === undefined ? winnerSource : 'fallback',
+          plugin: decision.owner?.name ?? null,
+          ...(decision.reason === undefined ? {} : { reason: decision.reason }),
+          candidates,
+        });
+      }
+
+      let reply: Reply;
+
+      if (decision.reason !== undefined || best === undefined) {
+        reply = this.#finish(session, text, traceId, startedAt, this.#outOfScope(text), OOS, best?.score ?? 0, 'fallback', null, decision.reason ?? 'out_of_scope', candidates);
+      } else if (decision.owner === undefined) {
+        // An intent no plugin answers wins only through a rule that carries
+        // its own reply; anything else was filtered out while ranking.
+        const answer: Answer = { text: best.reply ?? '', actions: [], slots: undefined };
+
+        reply = this.#finish(session, text, traceId, startedAt, answer, best.intent, best.score, 'rules', null, undefined, candidates);
+      } else {
+        const owner = decision.owner;
+        let answer: Answer | undefined;
+
+        try {
+          const turn = new TurnContext(session, traceId, text, best, winnerSource, o.logger, owner.name);
+          const result = owner.plugin.handle.call(owner.plugin, turn);
+
+          answer = normaliseReply(
+            isThenable(result) ? await withBudget(result, o.handlerTimeoutMs, turn, owner.name) : result,
+            owner.name,
+          );
+        } catch (error) {
+          this.#pluginError(error, owner, sessionId, traceId);
+        }
+
+        reply =
+          answer === undefined
+            ? this.#finish(session, text, traceId, startedAt, this.#outOfScope(text), OOS, best.score, 'fallback', null, 'plugin_failed', candidates)
+            : this.#finish(session, text, traceId, startedAt, answer, best.intent, best.score, winnerSource, owner, undefined, candidates);
+      }
+
+      const saving = o.pool.save(session);
+
+      if (saving !== undefined) await saving;
+
+      if (emitter.listenerCount('reply.out') > 0) emitter.emit('reply.out', { sessionId, traceId, reply });
+
+      return reply;
     } finally {
-      o.host.release(registry);
+      if (registry !== undefined) o.host.release(registry);
+
+      o.onTurnEnd(sessionId);
     }
   }
 
-  async #decide(
-    session: Session,
-    text: string,
-    traceId: string,
-    startedAt: number,
-    nlu: GuardResult,
-    registry: PluginRegistry,
-  ): Promise<Reply> {
+  #fallback(sessionId: string, traceId: string, why: { reason: FallbackReason; error: KefuError }): void {
     const o = this.#o;
-    const ranked =
-      registry.detectors.length === 0
-        ? this.#rank(nlu, registry, undefined)
-        : this.#rank(nlu, registry, await this.#detect(session, text, traceId, nlu, registry));
+
+    o.stats.fallbacks[why.reason]++;
+    o.emitter.emit('nlu.fallback', { sessionId, traceId, reason: why.reason, error: why.error });
+  }
+
+  #choose(ranked: Candidate[], registry: PluginRegistry, isFallback: boolean): Decision {
     const best = ranked[0];
-    let reason: NoMatchReason | undefined;
-    let owner: PluginVersion | undefined;
 
-    if (best === undefined) {
-      reason = nlu.fallback === undefined ? 'out_of_scope' : 'nlu_fallback';
-    } else if (best.intent === OOS) {
-      reason = 'out_of_scope';
-    } else {
-      const route = registry.routes.get(best.intent);
-      const runnerUp = ranked[1];
+    if (best === undefined) return { best, owner: undefined, reason: isFallback ? 'nlu_fallback' : 'out_of_scope' };
 
-      if (best.score < (route?.threshold ?? o.threshold)) {
-        reason = nlu.fallback === undefined ? 'below_threshold' : 'nlu_fallback';
-      } else if (runnerUp !== undefined && best.score - runnerUp.score < o.ambiguityMargin) {
-        reason = 'ambiguous';
-      } else {
-        owner = route?.owner;
-      }
+    if (best.intent === OOS) return { best, owner: undefined, reason: 'out_of_scope' };
+
+    const route = registry.routes.get(best.intent);
+    const runnerUp = ranked[1];
+
+    if (best.score < (route?.threshold ?? this.#o.threshold)) {
+      return { best, owner: undefined, reason: isFallback ? 'nlu_fallback' : 'below_threshold' };
     }
 
-    const candidates = ranked.length > MAX_CANDIDATES ? ranked.slice(0, MAX_CANDIDATES) : ranked;
-    const source: ReplySource = best?.source ?? nlu.source;
-
-    if (o.emitter.listenerCount('intent.detected') > 0) {
-      o.emitter.emit('intent.detected', {
-        sessionId: session.id,
-        traceId,
-        intent: reason === undefined ? (best as Candidate).intent : OOS,
-        score: best?.score ?? 0,
-        source: reason === undefined ? source : 'fallback',
-        plugin: owner?.name ?? null,
-        ...(reason === undefined ? {} : { reason }),
-        candidates,
-      });
+    if (runnerUp !== undefined && best.score - runnerUp.score < this.#o.ambiguityMargin) {
+      return { best, owner: undefined, reason: 'ambiguous' };
     }
 
-    if (reason !== undefined || best === undefined) {
-      return this.#finish(session, text, traceId, startedAt, this.#outOfScope(text), OOS, best?.score ?? 0, 'fallback', null, reason ?? 'out_of_scope', candidates);
-    }
-
-    if (owner === undefined) {
-      // An intent no plugin answers wins only through a rule that carries
-      // its own reply; anything else was filtered out while ranking.
-      const answer: Answer = { text: best.reply ?? '', actions: [], slots: undefined };
-
-      return this.#finish(session, text, traceId, startedAt, answer, best.intent, best.score, 'rules', null, undefined, candidates);
-    }
-
-    const answer = await this.#handle(owner, session, text, traceId, best, source);
-
-    if (answer === undefined) {
-      return this.#finish(session, text, traceId, startedAt, this.#outOfScope(text), OOS, best.score, 'fallback', null, 'plugin_failed', candidates);
-    }
-
-    return this.#finish(session, text, traceId, startedAt, answer, best.intent, best.score, source, owner, undefined, candidates);
+    return { best, owner: route?.owner, reason: undefined };
   }
 
   /** Calls every `detect()`; a throwing or late detector is reported and skipped. */
-  async #detect(
+  #detect(
     session: Session,
     text: string,
     traceId: string,
-    nlu: GuardResult,
+    nlu: NluResult,
     registry: PluginRegistry,
-  ): Promise<(Candidate | undefined)[]> {
+  ): (Candidate | undefined)[] | Promise<(Candidate | undefined)[]> {
     const detectors = registry.detectors;
     const out: (Candidate | undefined)[] = new Array<Candidate | undefined>(detectors.length);
     let waits: Promise<void>[] | undefined;
@@ -317,9 +381,7 @@ export class Dispatcher {
       }
     }
 
-    if (waits !== undefined) await Promise.all(waits);
-
-    return out;
+    return waits === undefined ? out : Promise.all(waits).then(() => out);
   }
 
   #toCandidate(version: PluginVersion, value: number | Detection | null | undefined): Candidate | undefined {
@@ -350,12 +412,19 @@ export class Dispatcher {
    * that carries a reply, or `oos`), merges in the detections (the higher
    * score of an intent wins) and sorts them best first.
    */
-  #rank(nlu: GuardResult, registry: PluginRegistry, detected: (Candidate | undefined)[] | undefined): Candidate[] {
+  #rank(
+    intents: readonly Candidate[],
+    source: 'nlu' | 'rules',
+    registry: PluginRegistry,
+    detected: (Candidate | undefined)[] | undefined,
+  ): Candidate[] {
     const routes = registry.routes;
     const ranked: Candidate[] = [];
 
-    for (const entry of nlu.intents as readonly Candidate[]) {
-      if (routes.has(entry.intent) || entry.intent === OOS || (nlu.source === 'rules' && typeof entry.reply === 'string')) {
+    for (let i = 0; i < intents.length; i++) {
+      const entry = intents[i] as Candidate;
+
+      if (routes.has(entry.intent) || entry.intent === OOS || (source === 'rules' && typeof entry.reply === 'string')) {
         ranked.push(entry);
       }
     }
@@ -383,29 +452,6 @@ export class Dispatcher {
     return ranked;
   }
 
-  /** Runs the winner's `handle()` within the budget; `undefined` when it failed. */
-  async #handle(
-    owner: PluginVersion,
-    session: Session,
-    text: string,
-    traceId: string,
-    winner: Candidate,
-    source: ReplySource,
-  ): Promise<Answer | undefined> {
-    const turn = new TurnContext(session, traceId, text, winner, source, this.#o.logger, owner.name);
-
-    try {
-      const result = owner.plugin.handle.call(owner.plugin, turn);
-      const value = isThenable(result) ? await withBudget(result, this.#o.handlerTimeoutMs, turn, owner.name) : result;
-
-      return normaliseReply(value, owner.name);
-    } catch (error) {
-      this.#pluginError(error, owner, session.id, traceId);
-
-      return undefined;
-    }
-  }
-
   #pluginError(error: unknown, version: PluginVersion, sessionId: string, traceId: string): void {
     const o = this.#o;
     const wrapped =
@@ -424,7 +470,8 @@ export class Dispatcher {
     return { text: hasCjk(text) ? texts.zh : texts.en, actions: [], slots: undefined };
   }
 
-  async #finish(
+  /** Updates the session and builds the reply; the caller saves the session. */
+  #finish(
     session: Session,
     text: string,
     traceId: string,
@@ -436,7 +483,7 @@ export class Dispatcher {
     owner: PluginVersion | null,
     reason: NoMatchReason | undefined,
     candidates: IntentScore[],
-  ): Promise<Reply> {
+  ): Reply {
     const o = this.#o;
     const now = Date.now();
 
@@ -455,8 +502,6 @@ export class Dispatcher {
         else session.slots[key] = value;
       }
     }
-
-    await o.pool.save(session);
 
     const reply: Reply = {
       sessionId: session.id,
@@ -494,10 +539,6 @@ export class Dispatcher {
       if (o.logText) fields.text = text;
 
       o.logger.debug(fields, 'turn answered');
-    }
-
-    if (o.emitter.listenerCount('reply.out') > 0) {
-      o.emitter.emit('reply.out', { sessionId: session.id, traceId, reply });
     }
 
     return reply;

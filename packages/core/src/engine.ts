@@ -145,6 +145,10 @@ class KefuEngine implements Engine {
       ambiguityMargin: options.ambiguityMargin,
       handlerTimeoutMs: options.handlerTimeoutMs,
       outOfScopeReply: options.outOfScopeReply,
+      onTurnEnd: (sessionId) => {
+        this.#running--;
+        this.#next(sessionId);
+      },
     });
 
     const host = this.#host;
@@ -224,15 +228,10 @@ class KefuEngine implements Engine {
     });
   }
 
-  async #runTurn(sessionId: string, text: string, traceId: string, startedAt: number): Promise<Reply> {
+  #runTurn(sessionId: string, text: string, traceId: string, startedAt: number): Promise<Reply> {
     this.#running++;
 
-    try {
-      return await this.#dispatcher.run(sessionId, text, traceId, startedAt);
-    } finally {
-      this.#running--;
-      this.#next(sessionId);
-    }
+    return this.#dispatcher.run(sessionId, text, traceId, startedAt);
   }
 
   /** Starts the next job of a session, or marks the session idle. */

@@ -7,6 +7,8 @@ export type { Token, TokenScript } from './text.js';
 export { definePlugin } from './define-plugin.js';
 export { createEngine } from './engine.js';
 export type { EngineOptions } from './options.js';
+export { SessionPool } from './session-pool.js';
+export type { SessionEndReason, SessionPoolOptions } from './session-pool.js';
 export { MemorySessionStore } from './session-store.js';
 export type { MemorySessionStoreOptions } from './session-store.js';
 export type {

@@ -38,6 +38,8 @@ export interface GuardResult {
   error?: KefuError;
 }
 
+type ClassifyBreaker = CircuitBreaker<[string, SessionView | undefined], IntentScore[]>;
+
 const EMPTY: readonly RuleCandidate[] = Object.freeze([]);
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -55,7 +57,7 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  */
 export class NluGuard {
   readonly #options: NluGuardOptions;
-  readonly #breaker: CircuitBreaker<[string, SessionView | undefined], IntentScore[]> | undefined;
+  readonly #breaker: ClassifyBreaker | undefined;
   #trained = false;
   #opens = 0;
 
@@ -119,35 +121,60 @@ export class NluGuard {
     return this.#opens;
   }
 
+  /**
+   * Whether a turn should ask the NLU: a provider is configured and has
+   * finished its first training.
+   */
+  get canClassify(): boolean {
+    return this.#trained && this.#breaker !== undefined;
+  }
+
+  /** Asks the NLU through the breaker; rejects as opossum does (see {@link explain}). */
+  fire(text: string, session: SessionView): Promise<IntentScore[]> {
+    return (this.#breaker as ClassifyBreaker).fire(text, session);
+  }
+
+  /** Translates a rejection of {@link fire} into our error and fallback reason. */
+  explain(cause: unknown): { reason: FallbackReason; error: KefuError } {
+    const error = translate(cause, this.#options.timeoutMs);
+    const reason: FallbackReason =
+      error.code === 'CORE_NLP_TIMEOUT' ? 'timeout' : error.code === 'CORE_NLP_CIRCUIT_OPEN' ? 'circuit_open' : 'error';
+
+    return { reason, error };
+  }
+
+  /** Why the NLU is skipped without being asked (`not_trained`), if it is. */
+  skipped(): { reason: FallbackReason; error: KefuError } | undefined {
+    if (this.#breaker === undefined) return undefined;
+
+    return {
+      reason: 'not_trained',
+      error: new KefuError('CORE_NLP_NOT_TRAINED', 'the NLU provider has not finished its first training'),
+    };
+  }
+
   /** Ranks intents for `text`: the NLU through the breaker, else the rules. */
   async classify(text: string, session: SessionView): Promise<GuardResult> {
-    const breaker = this.#breaker;
+    if (!this.canClassify) {
+      const skip = this.skipped();
+      const intents = await this.matchRules(text, session);
 
-    if (breaker === undefined) {
-      return { intents: await this.#matchRules(text, session), source: 'rules' };
-    }
-
-    if (!this.#trained) {
-      return {
-        intents: await this.#matchRules(text, session),
-        source: 'rules',
-        fallback: 'not_trained',
-        error: new KefuError('CORE_NLP_NOT_TRAINED', 'the NLU provider has not finished its first training'),
-      };
+      return skip === undefined
+        ? { intents, source: 'rules' }
+        : { intents, source: 'rules', fallback: skip.reason, error: skip.error };
     }
 
     try {
-      return { intents: await breaker.fire(text, session), source: 'nlu' };
+      return { intents: await this.fire(text, session), source: 'nlu' };
     } catch (cause) {
-      const error = translate(cause, this.#options.timeoutMs);
-      const fallback: FallbackReason =
-        error.code === 'CORE_NLP_TIMEOUT' ? 'timeout' : error.code === 'CORE_NLP_CIRCUIT_OPEN' ? 'circuit_open' : 'error';
+      const { reason, error } = this.explain(cause);
 
-      return { intents: await this.#matchRules(text, session), source: 'rules', fallback, error };
+      return { intents: await this.matchRules(text, session), source: 'rules', fallback: reason, error };
     }
   }
 
-  #matchRules(text: string, session: SessionView): readonly RuleCandidate[] | Promise<readonly RuleCandidate[]> {
+  /** The rule matcher's answer; a throwing matcher counts as no candidates. */
+  matchRules(text: string, session: SessionView): readonly RuleCandidate[] | Promise<readonly RuleCandidate[]> {
     const rules = this.#options.rules;
 
     if (rules === undefined) return EMPTY;

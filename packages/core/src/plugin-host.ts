@@ -610,7 +610,6 @@ export class PluginHost {
         void this.#sync(path);
       }, this.#options.debounceMs);
 
-      timer.unref();
       this.#debounce.set(path, timer);
     });
     this.#watcher.on('error', (error) => this.#options.emitter.emit('error', { error }));

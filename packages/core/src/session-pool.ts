@@ -1,5 +1,6 @@
 import { lru, type LRU } from 'tiny-lru';
 
+import { MemorySessionStore } from './session-store.js';
 import type { HistoryEntry, Session, SessionPoolStats, SessionStore } from './types.js';
 
 /** Why a session left the pool. */
@@ -49,9 +50,11 @@ export class SessionPool {
   #evictions = 0;
   #expirations = 0;
   #closed = false;
+  readonly #isMemoryStore: boolean;
 
   constructor(options: SessionPoolOptions) {
     this.#options = options;
+    this.#isMemoryStore = options.store instanceof MemorySessionStore;
     this.#onStart = options.onStart ?? noop;
     this.#onEnd = options.onEnd ?? noop;
     this.#onStoreError = options.onStoreError ?? noop;
@@ -154,11 +157,21 @@ export class SessionPool {
 
     history.push(entry);
 
-    if (history.length > max) history.splice(0, history.length - max);
+    if (history.length > max) history.shift();
   }
 
-  /** Writes a session through to the store; store failures are reported, not thrown. */
-  save(session: Session): Promise<void> {
+  /**
+   * Writes a session through to the store; store failures are reported, not
+   * thrown. Returns nothing to await for the default in-memory store, which
+   * holds the very object already: one promise less per turn.
+   */
+  save(session: Session): Promise<void> | undefined {
+    if (this.#isMemoryStore) {
+      void this.#options.store.set(session.id, session, this.#options.ttlMs);
+
+      return undefined;
+    }
+
     let pending: Promise<void>;
 
     try {
@@ -166,7 +179,7 @@ export class SessionPool {
     } catch (error) {
       this.#onStoreError(error, session.id);
 
-      return Promise.resolve();
+      return undefined;
     }
 
     return pending.catch((error: unknown) => this.#onStoreError(error, session.id));
