@@ -48,7 +48,7 @@ const optionsSchema = z
     classifier: z.enum(['knn', 'centroid']).default('knn'),
     k: z.int().min(1).max(100).default(5),
     threshold: z.number().min(-1).max(1).default(0.5),
-    cacheSize: z.int().min(0).max(10_000_000).default(100_000),
+    cacheSize: z.int().min(0).max(10_000_000).default(20_000),
     logger: z.custom<Logger>(isLogger).optional(),
   })
   .strict();
