@@ -7,11 +7,20 @@ export type ClassifierKind = 'knn' | 'centroid';
 export interface VectorIndex {
   kind: ClassifierKind;
   dim: number;
-  /** Row-major, `rows * dim` values, each row of unit length. */
+  /**
+   * Row-major, `rows * dim` values, each row of unit length, in shared
+   * memory so that every worker thread searches it without a copy.
+   */
   vectors: Float32Array;
   /** For each row, its intent's position in `intents`. */
   labels: Int32Array;
   intents: string[];
+}
+
+/** The nearest rows to one query, best first. */
+export interface Neighbours {
+  rows: Int32Array;
+  sims: Float32Array;
 }
 
 /** A ranking plus the raw similarity of the best row, for the OOS decision. */
@@ -26,19 +35,16 @@ const CENTROID_TEMPERATURE = 0.05;
 /** At most this many intents are returned by a centroid ranking. */
 const MAX_CANDIDATES = 10;
 
-function dot(a: Float32Array, offset: number, b: Float32Array, dim: number): number {
-  let sum = 0;
-  for (let j = 0; j < dim; j++) sum += (a[offset + j] ?? 0) * (b[j] ?? 0);
-
-  return sum;
-}
-
 function normalize(vector: Float32Array): Float32Array {
   let norm = 0;
   for (const x of vector) norm += x * x;
   norm = Math.sqrt(norm);
 
   return norm === 0 ? vector : vector.map((x) => x / norm);
+}
+
+function sharedRows(count: number, dim: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(count * dim * Float32Array.BYTES_PER_ELEMENT));
 }
 
 /**
@@ -56,7 +62,7 @@ export function buildIndex(
   const position = new Map(intents.map((intent, i) => [intent, i]));
 
   if (kind === 'knn') {
-    const vectors = new Float32Array(embeddings.length * dim);
+    const vectors = sharedRows(embeddings.length, dim);
     embeddings.forEach((vector, i) => vectors.set(vector, i * dim));
     const labels = Int32Array.from(intentOf, (intent) => position.get(intent) ?? 0);
 
@@ -69,43 +75,74 @@ export function buildIndex(
     if (sum !== undefined) for (let j = 0; j < dim; j++) sum[j] = (sum[j] ?? 0) + (vector[j] ?? 0);
   });
 
-  const vectors = new Float32Array(intents.length * dim);
+  const vectors = sharedRows(intents.length, dim);
   sums.forEach((sum, i) => vectors.set(normalize(sum), i * dim));
 
   return { kind, dim, vectors, labels: Int32Array.from(intents, (_, i) => i), intents };
 }
 
+/** How many neighbours a ranking needs: `k` for knn, every centroid otherwise. */
+export function neighbourCount(index: VectorIndex, k: number): number {
+  return index.kind === 'knn' ? Math.min(k, index.labels.length) : index.labels.length;
+}
+
 /**
- * k nearest neighbours: each intent's score is its share of the summed
- * similarity of the `k` nearest examples (negative similarities count as 0),
- * so the scores add up to 1 and a unanimous neighbourhood scores 1.
+ * The `count` rows most similar to `query` (dot products of unit vectors),
+ * best first. This is the costly step, `rows * dim` multiply-adds, so it
+ * runs in the worker threads.
  */
-function rankKnn(index: VectorIndex, query: Float32Array, k: number): Ranking {
-  const { dim, vectors, labels } = index;
-  const rows = labels.length;
-  const topSims: number[] = [];
-  const topRows: number[] = [];
+export function nearest(vectors: Float32Array, dim: number, query: Float32Array, count: number): Neighbours {
+  const total = dim === 0 ? 0 : vectors.length / dim;
+  const size = Math.min(count, total);
+  const rows = new Int32Array(size);
+  const sims = new Float32Array(size).fill(-Infinity);
+  let filled = 0;
 
-  for (let row = 0; row < rows; row++) {
-    const sim = dot(vectors, row * dim, query, dim);
-    if (topSims.length === k && sim <= (topSims[k - 1] ?? -Infinity)) continue;
+  for (let row = 0, base = 0; row < total; row++, base += dim) {
+    let sim = 0;
+    for (let j = 0; j < dim; j++) sim += vectors[base + j]! * query[j]!;
 
-    // Insertion into the small sorted top-k list, best first.
-    let at = Math.min(topSims.length, k - 1);
-    while (at > 0 && (topSims[at - 1] ?? -Infinity) < sim) at--;
-    topSims.splice(at, 0, sim);
-    topRows.splice(at, 0, row);
-    if (topSims.length > k) {
-      topSims.pop();
-      topRows.pop();
+    if (filled === size && sim <= sims[size - 1]!) continue;
+
+    // Insertion into the small sorted list, best first.
+    let at = filled < size ? filled++ : size - 1;
+    while (at > 0 && sims[at - 1]! < sim) {
+      sims[at] = sims[at - 1]!;
+      rows[at] = rows[at - 1]!;
+      at--;
     }
+    sims[at] = sim;
+    rows[at] = row;
+  }
+
+  return { rows, sims };
+}
+
+/**
+ * Turns the nearest rows into a ranking. knn: each intent's score is its
+ * share of the summed similarity of the neighbours (negative similarities
+ * count as 0), so the scores add up to 1 and a unanimous neighbourhood
+ * scores 1. centroid: a softmax over the centroids' similarities.
+ */
+export function rankNeighbours(index: VectorIndex, { rows, sims }: Neighbours): Ranking {
+  const bestSimilarity = sims[0] ?? -1;
+
+  if (index.kind === 'centroid') {
+    const exps = Array.from(sims, (sim) => Math.exp((sim - bestSimilarity) / CENTROID_TEMPERATURE));
+    const total = exps.reduce((a, b) => a + b, 0);
+    const scores = Array.from(rows, (row, i) => ({
+      intent: index.intents[index.labels[row] ?? 0] ?? '',
+      score: (exps[i] ?? 0) / total,
+    })).slice(0, MAX_CANDIDATES);
+
+    return { scores, bestSimilarity };
   }
 
   const votes = new Map<number, number>();
   let total = 0;
-  topRows.forEach((row, i) => {
-    const weight = Math.max(0, topSims[i] ?? 0);
-    const label = labels[row] ?? 0;
+  rows.forEach((row, i) => {
+    const weight = Math.max(0, sims[i] ?? 0);
+    const label = index.labels[row] ?? 0;
     votes.set(label, (votes.get(label) ?? 0) + weight);
     total += weight;
   });
@@ -118,26 +155,10 @@ function rankKnn(index: VectorIndex, query: Float32Array, k: number): Ranking {
     }))
     .sort((a, b) => b.score - a.score);
 
-  return { scores, bestSimilarity: topSims[0] ?? -1 };
+  return { scores, bestSimilarity };
 }
 
-/** Centroids: a softmax over the similarities to each intent's mean. */
-function rankCentroid(index: VectorIndex, query: Float32Array): Ranking {
-  const { dim, vectors, intents } = index;
-  const sims = intents.map((_, i) => dot(vectors, i * dim, query, dim));
-  const best = Math.max(...sims);
-  const exps = sims.map((sim) => Math.exp((sim - best) / CENTROID_TEMPERATURE));
-  const total = exps.reduce((a, b) => a + b, 0);
-
-  const scores = intents
-    .map((intent, i) => ({ intent, score: (exps[i] ?? 0) / total }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, MAX_CANDIDATES);
-
-  return { scores, bestSimilarity: best };
-}
-
-/** Ranks the index's intents for one query embedding, best first. */
+/** Ranks the index's intents for one query embedding, best first (in this thread). */
 export function rank(index: VectorIndex, query: Float32Array, k: number): Ranking {
-  return index.kind === 'knn' ? rankKnn(index, query, k) : rankCentroid(index, query);
+  return rankNeighbours(index, nearest(index.vectors, index.dim, query, neighbourCount(index, k)));
 }

@@ -1,7 +1,15 @@
 import { parentPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 
-import type { LoadFailureCode, ModelConfig, WorkerMessage, WorkerRequest } from './protocol.js';
+import { nearest } from './classifier.js';
+import type {
+  FoundRows,
+  LoadFailureCode,
+  ModelConfig,
+  SearchSpec,
+  WorkerMessage,
+  WorkerRequest,
+} from './protocol.js';
 
 // One inference thread. It is the only place that imports
 // @xenova/transformers, so the main thread never pays for loading it and
@@ -11,8 +19,9 @@ import type { LoadFailureCode, ModelConfig, WorkerMessage, WorkerRequest } from 
 if (parentPort === null) throw new Error('embed-worker runs only as a worker thread');
 const port: MessagePort = parentPort;
 
-const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => {
-  port.postMessage(message, transfer);
+// Every buffer handed over here was created by this thread (never shared).
+const post = (message: WorkerMessage, transfer: ArrayBufferLike[] = []): void => {
+  port.postMessage(message, transfer as ArrayBuffer[]);
 };
 
 // The transformers library writes warnings to the console (a missing local
@@ -41,6 +50,7 @@ interface Loaded {
 }
 
 const models = new Map<string, Loaded>();
+const indexes = new Map<string, { vectors: Float32Array; dim: number }>();
 let transformers: Promise<typeof import('@xenova/transformers')> | undefined;
 /** Loads run one at a time: the library's settings (`env`) are global. */
 let loading: Promise<unknown> = Promise.resolve();
@@ -74,6 +84,28 @@ async function load(config: ModelConfig): Promise<Extractor> {
   return extractor as unknown as Extractor;
 }
 
+/** Searches each of the `queries` (rows of `dim` values) in one index. */
+function search(index: { vectors: Float32Array; dim: number }, queries: Float32Array, count: number): FoundRows {
+  const { vectors, dim } = index;
+  const total = Math.min(count, dim === 0 ? 0 : vectors.length / dim);
+  const n = dim === 0 ? 0 : queries.length / dim;
+  const rows = new Int32Array(n * total);
+  const sims = new Float32Array(n * total);
+
+  for (let q = 0; q < n; q++) {
+    const found = nearest(vectors, dim, queries.subarray(q * dim, (q + 1) * dim), total);
+    rows.set(found.rows, q * total);
+    sims.set(found.sims, q * total);
+  }
+
+  return { count: total, rows, sims };
+}
+
+/** The index a request names, looked up when the request arrives. */
+function indexFor(spec: SearchSpec | undefined): { vectors: Float32Array; dim: number } | undefined {
+  return spec === undefined ? undefined : indexes.get(spec.index);
+}
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -105,6 +137,13 @@ async function handle(request: WorkerRequest): Promise<void> {
         post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: 'model not loaded' });
         break;
       }
+      // Taken now, before any await: a later `index` message must not
+      // change what this request, sent before it, searches.
+      const index = indexFor(request.search);
+      if (request.search !== undefined && index === undefined) {
+        post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: 'unknown index' });
+        break;
+      }
       const run = loaded.extractor.then((extract) =>
         extract(request.texts, { pooling: 'mean', normalize: true }),
       );
@@ -113,7 +152,9 @@ async function handle(request: WorkerRequest): Promise<void> {
         const output = await run;
         const data = Float32Array.from(output.data);
         const dim = output.dims[output.dims.length - 1] ?? 0;
-        post({ type: 'embedded', id: request.id, dim, data }, [data.buffer]);
+        const found = index === undefined ? undefined : search(index, data, request.search?.count ?? 0);
+        const transfer = [data.buffer, ...(found === undefined ? [] : [found.rows.buffer, found.sims.buffer])];
+        post({ type: 'embedded', id: request.id, dim, data, ...(found === undefined ? {} : { found }) }, transfer);
       } catch (err) {
         post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: errorMessage(err) });
       } finally {
@@ -121,6 +162,24 @@ async function handle(request: WorkerRequest): Promise<void> {
       }
       break;
     }
+    case 'search': {
+      const index = indexFor(request.search);
+      if (index === undefined) {
+        post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: 'unknown index' });
+        break;
+      }
+      const found = search(index, request.vectors, request.search.count);
+      post({ type: 'searched', id: request.id, found }, [found.rows.buffer, found.sims.buffer]);
+      break;
+    }
+    case 'index':
+      indexes.set(request.index, { vectors: request.vectors, dim: request.dim });
+      post({ type: 'done', id: request.id });
+      break;
+    case 'drop-index':
+      indexes.delete(request.index);
+      post({ type: 'done', id: request.id });
+      break;
     case 'unload': {
       const loaded = models.get(request.key);
       models.delete(request.key);

@@ -5,13 +5,13 @@ import { KefuError, silentLogger } from '@kefu/core';
 import type { IntentScore, Logger, NluProvider, SessionView, TrainingExample } from '@kefu/core';
 import { z } from 'zod';
 
-import { buildIndex, rank } from './classifier.js';
-import type { VectorIndex } from './classifier.js';
+import { buildIndex, neighbourCount, rankNeighbours } from './classifier.js';
+import type { Ranking, VectorIndex } from './classifier.js';
 import { EmbeddingCache } from './embedding-cache.js';
 import { missingModelFiles } from './model-files.js';
 import { pinNativeRuntime } from './native-runtime.js';
 import { spawnWorker } from './spawn-worker.js';
-import type { ModelConfig } from './protocol.js';
+import type { FoundRows, ModelConfig, SearchSpec } from './protocol.js';
 import { WorkerPool } from './worker-pool.js';
 
 // Sources run as TypeScript (through tsx) in this repository and as `.js`
@@ -64,8 +64,27 @@ const examplesSchema = z
 
 interface Pending {
   text: string;
-  resolve: (vector: Float32Array) => void;
+  resolve: (ranking: Ranking) => void;
   reject: (err: unknown) => void;
+}
+
+/** The index in use, and the name the worker threads know it by. */
+interface NamedIndex {
+  name: string;
+  index: VectorIndex;
+}
+
+/** Gives each provider's indexes a name unique in the process. */
+let nextProviderId = 0;
+
+/** The `i`-th query's share of a batch's search results. */
+function slice(found: FoundRows, i: number): { rows: Int32Array; sims: Float32Array } {
+  const { count } = found;
+
+  return {
+    rows: found.rows.subarray(i * count, (i + 1) * count),
+    sims: found.sims.subarray(i * count, (i + 1) * count),
+  };
 }
 
 /**
@@ -91,7 +110,8 @@ export class EmbeddingNlu implements NluProvider {
   readonly #pool: WorkerPool;
   readonly #cache: EmbeddingCache;
   readonly #cacheFile: string | undefined;
-  #index: VectorIndex | undefined;
+  readonly #id = `p${nextProviderId++}`;
+  #index: NamedIndex | undefined;
   #generation = 0;
   #modelChecked: Promise<void> | undefined;
   #cacheLoaded: Promise<void> | undefined;
@@ -162,13 +182,24 @@ export class EmbeddingNlu implements NluProvider {
 
     if (generation !== this.#generation) return;
 
-    const { classifier } = this.#options;
-    this.#index = buildIndex(classifier, vectors, parsed.data.map((e) => e.intent));
+    const index = buildIndex(this.#options.classifier, vectors, parsed.data.map((e) => e.intent));
+    const named = { name: `${this.#id}.${generation}`, index };
+    await this.#pool.addIndex(named.name, index.vectors, index.dim);
+
+    // A later train() may have swapped its index in while this one was sent.
+    if (generation !== this.#generation) {
+      await this.#pool.dropIndex(named.name);
+      return;
+    }
+
+    const previous = this.#index;
+    this.#index = named;
+    if (previous !== undefined) await this.#pool.dropIndex(previous.name);
 
     if (this.#cacheFile !== undefined && this.#cache.isDirty) await this.#cache.save(this.#cacheFile);
 
     this.#logger.info(
-      { examples: parsed.data.length, intents: this.#index.intents.length, durationMs: Math.round(performance.now() - started) },
+      { examples: parsed.data.length, intents: index.intents.length, durationMs: Math.round(performance.now() - started) },
       'embedding nlu trained',
     );
   }
@@ -185,12 +216,12 @@ export class EmbeddingNlu implements NluProvider {
       throw new KefuError('INTENTS_DATA_INVALID', `classify() expects a string, got ${typeof text}`);
     }
 
-    const index = this.#index;
-    if (index === undefined) throw new KefuError('INTENTS_NOT_TRAINED', 'EmbeddingNlu.classify() before train()');
+    if (this.#index === undefined) {
+      throw new KefuError('INTENTS_NOT_TRAINED', 'EmbeddingNlu.classify() before train()');
+    }
     if (text.trim() === '') return [{ intent: 'oos', score: 1 }];
 
-    const vector = await this.#embedOne(text);
-    const { scores, bestSimilarity } = rank(index, vector, this.#options.k);
+    const { scores, bestSimilarity } = await this.#rank(text);
 
     if (bestSimilarity < this.#options.threshold && scores[0]?.intent !== 'oos') {
       const score = Math.min(1, Math.max(0, 1 - bestSimilarity));
@@ -261,7 +292,7 @@ export class EmbeddingNlu implements NluProvider {
 
     await Promise.all(
       batches.map(async (batch) => {
-        const vectors = await this.#pool.embed(batch);
+        const { vectors } = await this.#pool.embed(batch);
         batch.forEach((text, i) => {
           const vector = vectors[i];
           if (vector === undefined) return;
@@ -281,12 +312,12 @@ export class EmbeddingNlu implements NluProvider {
     });
   }
 
-  /** Queues one text; the queue goes to a worker as one batch. */
-  async #embedOne(text: string): Promise<Float32Array> {
-    const cached = this.#cache.get(text);
-    if (cached !== undefined) return cached;
-
-    await this.#checkModel();
+  /**
+   * Queues one text; the queue goes to a worker as one batch, which embeds
+   * the texts and searches the index there, off the event loop.
+   */
+  async #rank(text: string): Promise<Ranking> {
+    if (this.#cache.get(text) === undefined) await this.#checkModel();
 
     return new Promise((resolve, reject) => {
       this.#queue.push({ text, resolve, reject });
@@ -305,23 +336,52 @@ export class EmbeddingNlu implements NluProvider {
   #flush(): void {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#options.batchSize);
+      const current = this.#index;
 
-      this.#pool.embed(batch.map((p) => p.text)).then(
-        (vectors) => {
-          batch.forEach((pending, i) => {
-            const vector = vectors[i];
-            if (vector === undefined) {
-              pending.reject(new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker returned no vector'));
-              return;
-            }
-            this.#cache.set(pending.text, vector);
-            pending.resolve(vector);
-          });
-        },
-        (err: unknown) => {
-          for (const pending of batch) pending.reject(err);
-        },
-      );
+      if (current === undefined) {
+        const err = new KefuError('INTENTS_NOT_TRAINED', 'EmbeddingNlu.classify() before train()');
+        for (const pending of batch) pending.reject(err);
+        continue;
+      }
+
+      const search: SearchSpec = { index: current.name, count: neighbourCount(current.index, this.#options.k) };
+      const cached: { pending: Pending; vector: Float32Array }[] = [];
+      const fresh: Pending[] = [];
+      for (const pending of batch) {
+        const vector = this.#cache.get(pending.text);
+        if (vector === undefined) fresh.push(pending);
+        else cached.push({ pending, vector });
+      }
+
+      if (fresh.length > 0) {
+        this.#pool.embed(fresh.map((p) => p.text), search).then(
+          ({ vectors, found }) => {
+            fresh.forEach((pending, i) => {
+              const vector = vectors[i];
+              if (vector !== undefined) this.#cache.set(pending.text, vector);
+              if (found === undefined) {
+                pending.reject(new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker did not search'));
+              } else pending.resolve(rankNeighbours(current.index, slice(found, i)));
+            });
+          },
+          (err: unknown) => {
+            for (const pending of fresh) pending.reject(err);
+          },
+        );
+      }
+
+      if (cached.length > 0) {
+        const dim = current.index.dim;
+        const queries = new Float32Array(cached.length * dim);
+        cached.forEach(({ vector }, i) => queries.set(vector, i * dim));
+
+        this.#pool.search(queries, search).then(
+          (found) => cached.forEach(({ pending }, i) => pending.resolve(rankNeighbours(current.index, slice(found, i)))),
+          (err: unknown) => {
+            for (const { pending } of cached) pending.reject(err);
+          },
+        );
+      }
     }
   }
 }

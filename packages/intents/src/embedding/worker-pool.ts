@@ -5,7 +5,13 @@ import type { Logger } from '@kefu/core';
 
 import { acquireThreads } from './inference-thread.js';
 import type { InferenceThread } from './inference-thread.js';
-import type { ModelConfig } from './protocol.js';
+import type { FoundRows, ModelConfig, SearchSpec } from './protocol.js';
+
+/** One batch's answer: the vectors, and the nearest rows when a search was asked. */
+export interface EmbedResult {
+  vectors: Float32Array[];
+  found: FoundRows | undefined;
+}
 
 /**
  * One provider's share of the inference threads: its model loaded on
@@ -21,6 +27,8 @@ export class WorkerPool {
   readonly #logger: Logger;
   #threads: InferenceThread[] = [];
   #starting: Promise<InferenceThread[]> | undefined;
+  /** The provider's current index, sent to every thread that joins the pool. */
+  #index: { name: string; vectors: Float32Array; dim: number } | undefined;
   /** Rejecters of the calls in flight, so that `close()` can fail them at once. */
   readonly #inFlight = new Set<(err: KefuError) => void>();
 
@@ -42,18 +50,64 @@ export class WorkerPool {
     await this.#ready();
   }
 
-  /** Embeds `texts` on one thread; resolves one vector per text, in order. */
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    const threads = await this.#ready();
-    const thread = threads.reduce((a, b) => (b.load < a.load ? b : a));
-    thread.logger = this.#logger;
+  /**
+   * Embeds `texts` on one thread; resolves one vector per text, in order,
+   * and, with `search`, the nearest rows of the current index for each.
+   */
+  async embed(texts: string[], search?: SearchSpec): Promise<EmbedResult> {
+    const thread = await this.#pick();
+    const request = search === undefined
+      ? { type: 'embed' as const, key: this.#key, texts }
+      : { type: 'embed' as const, key: this.#key, texts, search };
+    const reply = await this.#track(thread.request(request));
 
-    const reply = await this.#track(thread.request({ type: 'embed', key: this.#key, texts }));
     if (reply.type !== 'embedded' || reply.dim === 0 || reply.data.length !== reply.dim * texts.length) {
       throw new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker answered with the wrong number of values');
     }
 
-    return texts.map((_, i) => reply.data.subarray(i * reply.dim, (i + 1) * reply.dim));
+    return {
+      vectors: texts.map((_, i) => reply.data.subarray(i * reply.dim, (i + 1) * reply.dim)),
+      found: reply.found,
+    };
+  }
+
+  /** Searches the current index for already embedded `vectors` (rows of `dim`). */
+  async search(vectors: Float32Array, search: SearchSpec): Promise<FoundRows> {
+    const thread = await this.#pick();
+    const reply = await this.#track(thread.request({ type: 'search', vectors, search }, [vectors.buffer as ArrayBuffer]));
+
+    if (reply.type !== 'searched') throw new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker did not search');
+
+    return reply.found;
+  }
+
+  /**
+   * Hands an index (in shared memory) to the pool's threads; it also goes
+   * to any thread that joins later. The previous one stays until dropped.
+   */
+  async addIndex(name: string, vectors: Float32Array, dim: number): Promise<void> {
+    const threads = await this.#ready();
+    this.#index = { name, vectors, dim };
+
+    await Promise.all(threads.map((thread) => thread.request({ type: 'index', index: name, vectors, dim })));
+  }
+
+  /**
+   * Drops an index from the threads. Requests sent before still search it:
+   * a worker looks an index up when a request arrives.
+   */
+  async dropIndex(name: string): Promise<void> {
+    await Promise.all(
+      this.#threads.map((thread) => thread.request({ type: 'drop-index', index: name }).catch(() => {})),
+    );
+  }
+
+  async #pick(): Promise<InferenceThread> {
+    const threads = await this.#ready();
+    const thread = threads.reduce((a, b) => (b.load < a.load ? b : a));
+    thread.logger = this.#logger;
+
+    return thread;
   }
 
   /** Unloads the model; the calls in flight fail with `INTENTS_WORKER_FAILED`. */
@@ -66,7 +120,13 @@ export class WorkerPool {
     for (const reject of this.#inFlight) reject(closed);
     this.#inFlight.clear();
 
-    await Promise.all(threads.map((thread) => this.#release(thread)));
+    const index = this.#index;
+    await Promise.all(
+      threads.map(async (thread) => {
+        if (index !== undefined) await thread.request({ type: 'drop-index', index: index.name }).catch(() => {});
+        await this.#release(thread);
+      }),
+    );
   }
 
   #ready(): Promise<InferenceThread[]> {
@@ -102,6 +162,10 @@ export class WorkerPool {
           await thread.request({ type: 'load', key: this.#key, config: this.#config });
         }
         thread.users.set(this.#key, (thread.users.get(this.#key) ?? 0) + 1);
+        const index = this.#index;
+        if (index !== undefined) {
+          await thread.request({ type: 'index', index: index.name, vectors: index.vectors, dim: index.dim });
+        }
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
