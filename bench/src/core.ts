@@ -45,7 +45,10 @@ function percentile(sorted: Float64Array, q: number): number {
 }
 
 interface Run {
+  /** Turns per second of wall-clock time. */
   perSecond: number;
+  /** Turns per second of this process's CPU time: steadier on a shared machine. */
+  perCpuSecond: number;
   p99: number;
 }
 
@@ -63,14 +66,17 @@ async function drive(total: number, turn: (i: number) => Promise<unknown>): Prom
     }
   };
   const started = performance.now();
+  const cpu = process.cpuUsage();
 
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 
   const elapsed = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1_000;
 
   latencies.sort();
 
-  return { perSecond: (total / elapsed) * 1_000, p99: percentile(latencies, 0.99) };
+  return { perSecond: (total / elapsed) * 1_000, perCpuSecond: (total / cpuMs) * 1_000, p99: percentile(latencies, 0.99) };
 }
 
 function pluginModule(name: string, version: string, intents: string[], answer: string): string {
@@ -143,27 +149,35 @@ async function dispatchFigures(ctx: BenchContext, dir: string): Promise<{ figure
 
     emitter.emit('turn', { n });
   };
-  const total = ctx.quick ? 50_000 : 200_000;
-  const rounds = ctx.quick ? 2 : 3;
+  const total = ctx.quick ? 30_000 : 100_000;
+  const rounds = ctx.quick ? 3 : 7;
   const fulls: Run[] = [];
   const bares: Run[] = [];
 
   await drive(20_000, full);
   await drive(20_000, bare);
 
-  // Alternate the two paths and keep each one's best round, so that noise
-  // from the other engineers' processes hurts both alike.
+  // Alternate the two paths in short rounds and compare CPU time (the
+  // machine is shared: wall-clock rounds swing with other processes), then
+  // take the median of each.
   for (let r = 0; r < rounds; r++) {
     gc();
     bares.push(await drive(total, bare));
     gc();
     fulls.push(await drive(total, full));
-    ctx.log(`core: dispatch round ${r + 1}: full ${fulls.at(-1)?.perSecond.toFixed(0)}/s, bare ${bares.at(-1)?.perSecond.toFixed(0)}/s`);
+    ctx.log(
+      `core: dispatch round ${r + 1}: full ${fulls.at(-1)?.perCpuSecond.toFixed(0)}/cpu-s, bare ${bares.at(-1)?.perCpuSecond.toFixed(0)}/cpu-s`,
+    );
   }
 
-  const best = (runs: Run[]): Run => runs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
-  const f = best(fulls);
-  const b = best(bares);
+  const median = (runs: Run[], key: keyof Run): number => {
+    const sorted = runs.map((run) => run[key]).sort((a, b) => a - b);
+
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
+  const fullCpu = median(fulls, 'perCpuSecond');
+  const bareCpu = median(bares, 'perCpuSecond');
+  const share = fullCpu / bareCpu;
   const stats = engine.stats();
 
   breaker.shutdown();
@@ -172,29 +186,35 @@ async function dispatchFigures(ctx: BenchContext, dir: string): Promise<{ figure
   return {
     figures: [
       {
-        name: `dispatch throughput (${PLUGINS} plugins, instant NLU)`,
-        value: Math.round(f.perSecond),
+        name: `dispatch throughput (${PLUGINS} plugins, instant NLU), per CPU-second`,
+        value: Math.round(fullCpu),
         unit: 'turns/s',
-        peer: { name: 'bare path: tiny-lru get + opossum fire + emit', value: Math.round(b.perSecond) },
+        peer: { name: 'bare path: tiny-lru get + opossum fire + emit', value: Math.round(bareCpu) },
         target: '>= 60% of the bare path',
-        met: f.perSecond >= 0.6 * b.perSecond,
+        met: share >= 0.6,
       },
       {
         name: 'dispatch throughput, share of the bare path',
-        value: Math.round((f.perSecond / b.perSecond) * 1_000) / 10,
+        value: Math.round(share * 1_000) / 10,
         unit: '%',
         target: '>= 60%',
-        met: f.perSecond >= 0.6 * b.perSecond,
+        met: share >= 0.6,
+      },
+      {
+        name: `dispatch throughput (${PLUGINS} plugins), wall clock`,
+        value: Math.round(median(fulls, 'perSecond')),
+        unit: 'turns/s',
+        peer: { name: 'bare path, wall clock', value: Math.round(median(bares, 'perSecond')) },
       },
       {
         name: `dispatch p99 latency (${CONCURRENCY} turns in flight)`,
-        value: Math.round(f.p99 * 1_000) / 1_000,
+        value: Math.round(median(fulls, 'p99') * 1_000) / 1_000,
         unit: 'ms',
-        peer: { name: 'bare path p99', value: Math.round(b.p99 * 1_000) / 1_000 },
+        peer: { name: 'bare path p99', value: Math.round(median(bares, 'p99') * 1_000) / 1_000 },
       },
     ],
     notes: [
-      `Dispatch: ${total.toLocaleString('en')} turns per round over ${SESSIONS} sessions, ${CONCURRENCY} in flight, best of ${rounds} alternating rounds; ` +
+      `Dispatch: ${total.toLocaleString('en')} turns per round over ${SESSIONS} sessions, ${CONCURRENCY} in flight, median of ${rounds} alternating rounds, throughput per second of process CPU time (wall clock shown too); ` +
         `every turn runs validation, the per-session queue, the pool, the breaker, ranking over ${PLUGINS} plugins, handle(), the session update and three events (sink ${sink > 0 ? 'ok' : 'empty'}; ${stats.turns} engine turns).`,
     ],
   };

@@ -143,34 +143,24 @@ class TurnContext implements Turn {
   }
 }
 
-/** A plugin's answer, normalised. */
-interface Answer {
-  text: string;
-  actions: ReplyAction[];
-  slots: Record<string, unknown> | undefined;
-}
+type ReplyObject = Exclude<PluginReply, string>;
 
-function normaliseReply(value: PluginReply, plugin: string): Answer {
-  if (typeof value === 'string') return { text: value, actions: [], slots: undefined };
-
-  if (typeof value !== 'object' || value === null || typeof value.text !== 'string') {
+/** Throws `CORE_PLUGIN_FAILED` unless `value` is a reply object with a text. */
+function checkReply(value: unknown, plugin: string): asserts value is ReplyObject {
+  if (typeof value !== 'object' || value === null || typeof (value as ReplyObject).text !== 'string') {
     throw new KefuError('CORE_PLUGIN_FAILED', `plugin "${plugin}" returned a reply without a text`);
   }
+}
 
+/** The actions of a reply object, quick replies included. */
+function replyActions(value: ReplyObject): ReplyAction[] {
   const actions: ReplyAction[] = Array.isArray(value.actions) ? value.actions.slice() : [];
 
   if (Array.isArray(value.quickReplies) && value.quickReplies.length > 0) {
     actions.push({ type: 'quickReplies', options: value.quickReplies });
   }
 
-  return { text: value.text, actions, slots: value.slots };
-}
-
-/** The decision of a turn: a winner, or why none won. */
-interface Decision {
-  best: Candidate | undefined;
-  owner: PluginVersion | undefined;
-  reason: NoMatchReason | undefined;
+  return actions;
 }
 
 /**
@@ -247,8 +237,9 @@ export class Dispatcher {
       }
 
       const ranked = this.#rank(intents, source, registry, detected);
-      const decision = this.#choose(ranked, registry, isFallback);
-      const best = decision.best;
+      const best = ranked[0];
+      const reason = this.#choose(ranked, registry, isFallback);
+      const owner = reason === undefined && best !== undefined ? registry.routes.get(best.intent)?.owner : undefined;
       const candidates = ranked.length > MAX_CANDIDATES ? ranked.slice(0, MAX_CANDIDATES) : ranked;
       const winnerSource: ReplySource = best?.source ?? source;
 
@@ -256,45 +247,45 @@ export class Dispatcher {
         emitter.emit('intent.detected', {
           sessionId,
           traceId,
-          intent: decision.reason === undefined ? (best as Candidate).intent : OOS,
+          intent: reason === undefined ? (best as Candidate).intent : OOS,
           score: best?.score ?? 0,
-          source: decision.reason === undefined ? winnerSource : 'fallback',
-          plugin: decision.owner?.name ?? null,
-          ...(decision.reason === undefined ? {} : { reason: decision.reason }),
+          source: reason === undefined ? winnerSource : 'fallback',
+          plugin: owner?.name ?? null,
+          ...(reason === undefined ? {} : { reason }),
           candidates,
         });
       }
 
       let reply: Reply;
 
-      if (decision.reason !== undefined || best === undefined) {
-        reply = this.#finish(session, text, traceId, startedAt, this.#outOfScope(text), OOS, best?.score ?? 0, 'fallback', null, decision.reason ?? 'out_of_scope', candidates);
-      } else if (decision.owner === undefined) {
+      if (reason !== undefined || best === undefined) {
+        reply = this.#outOfScope(session, text, traceId, startedAt, best?.score ?? 0, reason ?? 'out_of_scope', candidates);
+      } else if (owner === undefined) {
         // An intent no plugin answers wins only through a rule that carries
         // its own reply; anything else was filtered out while ranking.
-        const answer: Answer = { text: best.reply ?? '', actions: [], slots: undefined };
-
-        reply = this.#finish(session, text, traceId, startedAt, answer, best.intent, best.score, 'rules', null, undefined, candidates);
+        reply = this.#finish(session, text, traceId, startedAt, best.reply ?? '', [], undefined, best.intent, best.score, 'rules', null, undefined, candidates);
       } else {
-        const owner = decision.owner;
-        let answer: Answer | undefined;
+        let value: PluginReply | undefined;
 
         try {
           const turn = new TurnContext(session, traceId, text, best, winnerSource, o.logger, owner.name);
           const result = owner.plugin.handle.call(owner.plugin, turn);
 
-          answer = normaliseReply(
-            isThenable(result) ? await withBudget(result, o.handlerTimeoutMs, turn, owner.name) : result,
-            owner.name,
-          );
+          value = isThenable(result) ? await withBudget(result, o.handlerTimeoutMs, turn, owner.name) : result;
+
+          if (typeof value !== 'string') checkReply(value, owner.name);
         } catch (error) {
           this.#pluginError(error, owner, sessionId, traceId);
+          value = undefined;
         }
 
-        reply =
-          answer === undefined
-            ? this.#finish(session, text, traceId, startedAt, this.#outOfScope(text), OOS, best.score, 'fallback', null, 'plugin_failed', candidates)
-            : this.#finish(session, text, traceId, startedAt, answer, best.intent, best.score, winnerSource, owner, undefined, candidates);
+        if (value === undefined) {
+          reply = this.#outOfScope(session, text, traceId, startedAt, best.score, 'plugin_failed', candidates);
+        } else if (typeof value === 'string') {
+          reply = this.#finish(session, text, traceId, startedAt, value, [], undefined, best.intent, best.score, winnerSource, owner, undefined, candidates);
+        } else {
+          reply = this.#finish(session, text, traceId, startedAt, value.text, replyActions(value), value.slots, best.intent, best.score, winnerSource, owner, undefined, candidates);
+        }
       }
 
       const saving = o.pool.save(session);
@@ -318,25 +309,22 @@ export class Dispatcher {
     o.emitter.emit('nlu.fallback', { sessionId, traceId, reason: why.reason, error: why.error });
   }
 
-  #choose(ranked: Candidate[], registry: PluginRegistry, isFallback: boolean): Decision {
+  /** Why no candidate wins, or `undefined` when the best one does. */
+  #choose(ranked: Candidate[], registry: PluginRegistry, isFallback: boolean): NoMatchReason | undefined {
     const best = ranked[0];
 
-    if (best === undefined) return { best, owner: undefined, reason: isFallback ? 'nlu_fallback' : 'out_of_scope' };
+    if (best === undefined) return isFallback ? 'nlu_fallback' : 'out_of_scope';
 
-    if (best.intent === OOS) return { best, owner: undefined, reason: 'out_of_scope' };
+    if (best.intent === OOS) return 'out_of_scope';
 
-    const route = registry.routes.get(best.intent);
+    const threshold = registry.routes.get(best.intent)?.threshold ?? this.#o.threshold;
     const runnerUp = ranked[1];
 
-    if (best.score < (route?.threshold ?? this.#o.threshold)) {
-      return { best, owner: undefined, reason: isFallback ? 'nlu_fallback' : 'below_threshold' };
-    }
+    if (best.score < threshold) return isFallback ? 'nlu_fallback' : 'below_threshold';
 
-    if (runnerUp !== undefined && best.score - runnerUp.score < this.#o.ambiguityMargin) {
-      return { best, owner: undefined, reason: 'ambiguous' };
-    }
+    if (runnerUp !== undefined && best.score - runnerUp.score < this.#o.ambiguityMargin) return 'ambiguous';
 
-    return { best, owner: route?.owner, reason: undefined };
+    return undefined;
   }
 
   /** Calls every `detect()`; a throwing or late detector is reported and skipped. */
@@ -464,10 +452,19 @@ export class Dispatcher {
     o.emitter.emit('error', { error: wrapped, sessionId, traceId, plugin: version.name });
   }
 
-  #outOfScope(text: string): Answer {
+  #outOfScope(
+    session: Session,
+    text: string,
+    traceId: string,
+    startedAt: number,
+    score: number,
+    reason: NoMatchReason,
+    candidates: IntentScore[],
+  ): Reply {
     const texts = this.#o.outOfScopeReply;
+    const answer = hasCjk(text) ? texts.zh : texts.en;
 
-    return { text: hasCjk(text) ? texts.zh : texts.en, actions: [], slots: undefined };
+    return this.#finish(session, text, traceId, startedAt, answer, [], undefined, OOS, score, 'fallback', null, reason, candidates);
   }
 
   /** Updates the session and builds the reply; the caller saves the session. */
@@ -476,7 +473,9 @@ export class Dispatcher {
     text: string,
     traceId: string,
     startedAt: number,
-    answer: Answer,
+    answer: string,
+    actions: ReplyAction[],
+    slots: Record<string, unknown> | undefined,
     intent: string,
     score: number,
     source: ReplySource,
@@ -485,18 +484,18 @@ export class Dispatcher {
     candidates: IntentScore[],
   ): Reply {
     const o = this.#o;
-    const now = Date.now();
+    // The pool stamped the session when the turn took it: one clock read less.
+    const now = session.updatedAt;
 
     session.turns++;
-    session.updatedAt = now;
     o.pool.appendHistory(session, { from: 'visitor', text, at: now, traceId });
-    o.pool.appendHistory(session, { from: 'bot', text: answer.text, at: now, intent, traceId });
+    o.pool.appendHistory(session, { from: 'bot', text: answer, at: now, intent, traceId });
 
     if (reason === undefined) session.lastIntent = intent;
 
-    if (answer.slots !== undefined) {
-      for (const key of Object.keys(answer.slots)) {
-        const value = answer.slots[key];
+    if (slots !== undefined) {
+      for (const key of Object.keys(slots)) {
+        const value = slots[key];
 
         if (value === null) delete session.slots[key];
         else session.slots[key] = value;
@@ -510,8 +509,8 @@ export class Dispatcher {
       score,
       source,
       plugin: owner === null ? null : owner.ref,
-      text: answer.text,
-      actions: answer.actions,
+      text: answer,
+      actions,
       latencyMs: performance.now() - startedAt,
       candidates,
     };

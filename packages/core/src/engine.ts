@@ -201,7 +201,10 @@ class KefuEngine implements Engine {
       return invalid('CORE_TEXT_TOO_LONG', `expected at most ${this.#options.maxTextLength} characters, got ${text.length}`);
     }
 
-    if (WHITESPACE_ONLY.test(text)) return invalid('CORE_TEXT_EMPTY', 'expected a text with something besides whitespace');
+    // Most texts start with a visible ASCII character: skip the regex then.
+    const first = text.charCodeAt(0);
+
+    if (!(first > 0x20 && first < 0x7f) && WHITESPACE_ONLY.test(text)) return invalid('CORE_TEXT_EMPTY', 'expected a text with something besides whitespace');
 
     if (!(text as WellFormedCheck).isWellFormed()) return invalid('CORE_TEXT_MALFORMED', 'expected well-formed UTF-16 text, got a lone surrogate');
 

@@ -63,6 +63,11 @@ export class SessionPool {
     this.#cache = lru<Session>(options.max);
     this.#cache.onEvict((item) => {
       this.#evictions++;
+
+      // The in-memory store is written back on eviction only: while a
+      // session is in the pool, the store would hold the very same object.
+      if (this.#isMemoryStore) void options.store.set(item.key as string, item.value, options.ttlMs);
+
       this.#onEnd(item.key as string, 'evicted');
     });
     this.#sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs);
@@ -162,15 +167,11 @@ export class SessionPool {
 
   /**
    * Writes a session through to the store; store failures are reported, not
-   * thrown. Returns nothing to await for the default in-memory store, which
-   * holds the very object already: one promise less per turn.
+   * thrown. The default in-memory store is written on eviction instead (see
+   * the constructor), so for it there is nothing to write or await here.
    */
   save(session: Session): Promise<void> | undefined {
-    if (this.#isMemoryStore) {
-      void this.#options.store.set(session.id, session, this.#options.ttlMs);
-
-      return undefined;
-    }
+    if (this.#isMemoryStore) return undefined;
 
     let pending: Promise<void>;
 
