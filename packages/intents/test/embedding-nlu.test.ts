@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EmbeddingNlu } from '../src/embedding/embedding-nlu.js';
 import type { EmbeddingNluOptions } from '../src/embedding/embedding-nlu.js';
-import { writeTinyModel } from './fixtures/tiny-model.js';
+import { TINY_TOPICS, writeTinyModel } from './fixtures/tiny-model.js';
 
 const MODEL = 'kefu-test/tiny-bert';
 
@@ -174,6 +174,42 @@ describe('EmbeddingNlu', () => {
     expect(() => new EmbeddingNlu(options as EmbeddingNluOptions)).toThrow(
       expect.objectContaining({ code: 'INTENTS_OPTIONS_INVALID' }),
     );
+  });
+
+  it('searches a large index on onnxruntime and finds the same intents', async () => {
+    // 4,800 examples x 16 dimensions is past the size where the workers
+    // build a search graph instead of looping in JavaScript.
+    const examples = Object.entries(TINY_TOPICS).flatMap(([topic, words]) =>
+      Array.from({ length: 800 }, (_, i) => ({
+        text: [words[i % words.length], words[(i * 7 + 3) % words.length], words[(i * 13 + 5) % words.length]].join(' '),
+        intent: topic,
+      })),
+    );
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    const large = nlu({ k: 7, logger: recordingLogger(lines) });
+    await large.train(examples);
+
+    expect((await large.classify('tracking for my parcel'))[0]?.intent).toBe('track');
+    expect((await large.classify('refund my money please'))[0]?.intent).toBe('refund');
+    expect((await large.classify('快递在哪'))[0]?.intent).toBe('zhTrack');
+    expect((await large.classify('xylophone quasar zebra'))[0]?.intent).toBe('oos');
+    const said = lines.filter((line) => line.message === 'embedding worker says').map((line) => String(line.fields.detail));
+    expect(said).toContain(`search graph ready for ${examples.length} rows`);
+    await large.close();
+  });
+
+  it('answers calls in flight from the old index while train() swaps in a new one', async () => {
+    const provider = nlu();
+    await provider.train(TRAINING);
+
+    const texts = Array.from({ length: 40 }, (_, i) => `where is my parcel ${i}`);
+    const during = Promise.all(texts.map((text) => provider.classify(text)));
+    const renamed = TRAINING.map((e) => ({ ...e, intent: `new_${e.intent}` }));
+    await provider.train(renamed);
+
+    for (const scores of await during) expect(scores[0]?.intent).toMatch(/^(new_)?track_order$/);
+    expect((await provider.classify('where is my parcel again'))[0]?.intent).toBe('new_track_order');
+    await provider.close();
   });
 
   it('keeps the trained index after close() and starts its workers again', async () => {

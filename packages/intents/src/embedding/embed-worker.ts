@@ -1,7 +1,9 @@
+import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 
 import { nearest } from './classifier.js';
+import { searchGraph } from './search-graph.js';
 import type {
   FoundRows,
   LoadFailureCode,
@@ -50,7 +52,57 @@ interface Loaded {
 }
 
 const models = new Map<string, Loaded>();
-const indexes = new Map<string, { vectors: Float32Array; dim: number }>();
+
+/** What onnxruntime-node offers that the search needs. */
+interface Runtime {
+  InferenceSession: { create(model: Uint8Array, options: object): Promise<Session> };
+  Tensor: new (type: string, data: Float32Array | BigInt64Array, dims: number[]) => unknown;
+}
+
+interface Session {
+  run(feeds: Record<string, unknown>): Promise<Record<string, { data: Float32Array | BigInt64Array; dims: number[] }>>;
+}
+
+interface Index {
+  vectors: Float32Array;
+  dim: number;
+  /** The search graph's session, for indexes worth one; else the JS loop searches. */
+  session: Promise<Session | undefined>;
+}
+
+const indexes = new Map<string, Index>();
+
+/**
+ * Under this many values (rows × dim) the JavaScript loop is about as fast
+ * as a call into onnxruntime, so small indexes skip building a session.
+ */
+const SESSION_MIN_VALUES = 65_536;
+
+/** onnxruntime-node, as the transformers library resolves it. */
+function runtime(): Runtime {
+  const fromHere = createRequire(import.meta.url);
+
+  return createRequire(fromHere.resolve('@xenova/transformers'))('onnxruntime-node') as Runtime;
+}
+
+async function searchSession(vectors: Float32Array, dim: number): Promise<Session | undefined> {
+  if (vectors.length < SESSION_MIN_VALUES) return undefined;
+
+  try {
+    // One thread per search: the pool's threads already share the cores.
+    const session = await runtime().InferenceSession.create(searchGraph(vectors, dim), {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+    });
+    post({ type: 'log', level: 'debug', message: `search graph ready for ${vectors.length / dim} rows` });
+
+    return session;
+  } catch (err) {
+    post({ type: 'log', level: 'warn', message: `search graph failed, searching in JavaScript: ${errorMessage(err)}` });
+
+    return undefined;
+  }
+}
 let transformers: Promise<typeof import('@xenova/transformers')> | undefined;
 /** Loads run one at a time: the library's settings (`env`) are global. */
 let loading: Promise<unknown> = Promise.resolve();
@@ -85,13 +137,29 @@ async function load(config: ModelConfig): Promise<Extractor> {
 }
 
 /** Searches each of the `queries` (rows of `dim` values) in one index. */
-function search(index: { vectors: Float32Array; dim: number }, queries: Float32Array, count: number): FoundRows {
+async function search(index: Index, queries: Float32Array, count: number): Promise<FoundRows> {
   const { vectors, dim } = index;
   const total = Math.min(count, dim === 0 ? 0 : vectors.length / dim);
   const n = dim === 0 ? 0 : queries.length / dim;
+  const session = await index.session;
+
+  if (session !== undefined && n > 0 && total > 0) {
+    const { Tensor } = runtime();
+    const out = await session.run({
+      queries: new Tensor('float32', queries, [n, dim]),
+      k: new Tensor('int64', BigInt64Array.of(BigInt(total)), [1]),
+    });
+    const indices = out.indices?.data as BigInt64Array;
+
+    return {
+      count: total,
+      rows: Int32Array.from(indices, Number),
+      sims: Float32Array.from(out.values?.data as Float32Array),
+    };
+  }
+
   const rows = new Int32Array(n * total);
   const sims = new Float32Array(n * total);
-
   for (let q = 0; q < n; q++) {
     const found = nearest(vectors, dim, queries.subarray(q * dim, (q + 1) * dim), total);
     rows.set(found.rows, q * total);
@@ -102,7 +170,7 @@ function search(index: { vectors: Float32Array; dim: number }, queries: Float32A
 }
 
 /** The index a request names, looked up when the request arrives. */
-function indexFor(spec: SearchSpec | undefined): { vectors: Float32Array; dim: number } | undefined {
+function indexFor(spec: SearchSpec | undefined): Index | undefined {
   return spec === undefined ? undefined : indexes.get(spec.index);
 }
 
@@ -152,7 +220,7 @@ async function handle(request: WorkerRequest): Promise<void> {
         const output = await run;
         const data = Float32Array.from(output.data);
         const dim = output.dims[output.dims.length - 1] ?? 0;
-        const found = index === undefined ? undefined : search(index, data, request.search?.count ?? 0);
+        const found = index === undefined ? undefined : await search(index, data, request.search?.count ?? 0);
         const transfer = [data.buffer, ...(found === undefined ? [] : [found.rows.buffer, found.sims.buffer])];
         post({ type: 'embedded', id: request.id, dim, data, ...(found === undefined ? {} : { found }) }, transfer);
       } catch (err) {
@@ -168,14 +236,25 @@ async function handle(request: WorkerRequest): Promise<void> {
         post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: 'unknown index' });
         break;
       }
-      const found = search(index, request.vectors, request.search.count);
-      post({ type: 'searched', id: request.id, found }, [found.rows.buffer, found.sims.buffer]);
+      try {
+        const found = await search(index, request.vectors, request.search.count);
+        post({ type: 'searched', id: request.id, found }, [found.rows.buffer, found.sims.buffer]);
+      } catch (err) {
+        post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: errorMessage(err) });
+      }
       break;
     }
-    case 'index':
-      indexes.set(request.index, { vectors: request.vectors, dim: request.dim });
+    case 'index': {
+      const index: Index = {
+        vectors: request.vectors,
+        dim: request.dim,
+        session: searchSession(request.vectors, request.dim),
+      };
+      indexes.set(request.index, index);
+      await index.session;
       post({ type: 'done', id: request.id });
       break;
+    }
     case 'drop-index':
       indexes.delete(request.index);
       post({ type: 'done', id: request.id });
