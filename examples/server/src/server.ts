@@ -15,6 +15,9 @@ import type { ServerConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { createRequestHandler } from './routes.js';
 
+/** How long HTTP requests in flight may finish once the server is closing. */
+const HTTP_GRACE_MS = 1_000;
+
 const PUBLIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../public');
 
 /** A running example server. */
@@ -164,6 +167,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await new Promise<void>((done) => {
         http.close(() => done());
         http.closeIdleConnections();
+        // Browsers keep speculative sockets open that never send a request;
+        // Node counts them as busy, so close() would wait for their timeout.
+        setTimeout(() => http.closeAllConnections(), HTTP_GRACE_MS).unref();
       });
       await engine.close();
     })();

@@ -120,6 +120,41 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
     expect(await bubble(visitor, 'visitor', 'Where is my order?').count()).toBe(1);
   });
 
+  it('reconnects by itself after a server restart and sends what was typed meanwhile', async () => {
+    const secret = 'browser-test-secret-0123456789';
+    const options = { pluginsDir: work.pluginsDir, rulesFile: work.rulesFile, watch: false, secret };
+    let first: RunningServer | undefined = await startTestServer(options);
+    const page = await newPage();
+
+    try {
+      await first.ready;
+      await page.goto(`${first.url}/`);
+      await page.locator('#kefu-widget .launcher').click();
+      await say(page, 'hello');
+      await bubble(page, 'bot', /Kefu assistant/).waitFor();
+
+      await first.close();
+      first = undefined;
+      await expect.poll(() => page.locator('#kefu-widget .status').getAttribute('data-state')).toBe('offline');
+      await say(page, 'how do refunds work?');
+      await page.locator('#kefu-widget .row.visitor.pending').waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, 'widget-offline.png') });
+
+      // Same port, same token secret: the widget comes back with its token and lastSeq.
+      const port = Number(new URL(page.url()).port);
+
+      first = await startTestServer({ ...options, port });
+      await first.ready;
+      await bubble(page, 'bot', /within 7 days/).waitFor({ timeout: 20_000 });
+      expect(await page.locator('#kefu-widget .row.visitor.pending').count()).toBe(0);
+      expect(await bubble(page, 'visitor', 'how do refunds work?').count()).toBe(1);
+      expect(await bubble(page, 'bot', /Kefu assistant/).count()).toBe(1);
+    } finally {
+      await page.close();
+      await first?.close();
+    }
+  });
+
   it('fills a phone-sized screen', async () => {
     const phone = await newPage({ width: 390, height: 780 });
 
