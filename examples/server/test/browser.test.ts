@@ -167,6 +167,23 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
     const panel = await phone.locator('#kefu-widget .panel').boundingBox();
 
     expect(panel).toMatchObject({ x: 0, y: 0, width: 390, height: 780 });
+    await say(phone, '转人工');
+    await phone.locator('#kefu-widget .notice', { hasText: /等待|waiting/i }).waitFor();
     await phone.screenshot({ path: join(ARTIFACTS, 'widget-phone.png') });
+
+    // The console on a phone: the list and the conversation are two screens.
+    const agent = await newPage({ width: 390, height: 780 });
+
+    await agent.goto(`${server.url.replace('127.0.0.1', 'localhost')}/agent`);
+    await agent.locator('.login-card input[name="name"]').fill('Wei');
+    await agent.locator('.login-card input[name="token"]').fill(AGENT_TOKEN);
+    await agent.locator('.login-card button[type="submit"]').click();
+    await agent.locator('.waiting-list .item', { hasText: '转人工' }).click();
+    expect(await agent.locator('.side').isVisible()).toBe(false);
+    await agent.locator('.chat-head .join').click();
+    await agent.locator('.log .row.visitor .bubble', { hasText: '运费多少' }).waitFor();
+    await agent.screenshot({ path: join(ARTIFACTS, 'console-phone.png') });
+    await agent.locator('.chat-head .back').click();
+    expect(await agent.locator('.active-list .item').count()).toBe(1);
   });
 });
