@@ -12,6 +12,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    reporters: ['default', './scripts/summary-reporter.ts'],
     // Plugins load through Node's own import(), never through Vite's module
     // runner, so that hot reload is tested as it runs in production.
     server: { deps: { external: [/packages\/core\/src\/internal\/native-import/] } },
