@@ -175,7 +175,7 @@ async function runServer(): Promise<void> {
       globalThis.gc?.();
       send({ type: 'gcDone' });
     } else if (msg.type === 'stats') {
-      send({ type: 'stats', stats: stats() as Record<string, unknown> });
+      send({ type: 'stats', stats: stats() as Record<string, unknown>, memory: process.memoryUsage() });
     }
   });
   send({ type: 'listening', port });

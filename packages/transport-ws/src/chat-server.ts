@@ -12,7 +12,7 @@ import {
   type Reply,
 } from '@kefu/core';
 import { EventEmitter } from 'eventemitter3';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { ChatServerEvents, ChatServerStats, DropReason } from './events.js';
 import { HeartbeatWheel } from './internal/heartbeat.js';
 import { defaultMaxConnections } from './internal/limits.js';
@@ -44,40 +44,37 @@ const CLOSE_POLICY = 1008;
 const CLOSE_RESTART = 1012;
 const CLOSE_TRY_AGAIN = 1013;
 
-const kConn = Symbol('kefu.conn');
 const KNOWN_TYPES = new Set<string>(CLIENT_FRAME_TYPES);
 const PREVIEW_LENGTH = 120;
 
-type Socket = WebSocket & { [kConn]?: Conn };
-
 /**
- * One connection. Kept flat and closure-free on purpose: the idle benchmark
- * holds 19,000 of these, and every field or listener is paid per socket.
- * Listeners are shared functions that find this object through `kConn`.
+ * One connection: `ws` builds its sockets from this subclass (the server's
+ * `WebSocket` option), so the chat's fields sit inside the socket object
+ * itself, with no second object and no property added after construction.
+ * Kept flat and closure-free on purpose: the idle benchmark holds 19,000 of
+ * these. Listeners are shared functions that get the socket as `this`.
+ * Times are milliseconds since the server started and the token bucket
+ * counts thousandths of a token, so that both stay small integers, which V8
+ * stores inline instead of as a separate heap number per field.
  */
-class Conn {
-  readonly id: number;
-  readonly ws: Socket;
-  readonly ip: string;
-  readonly openedAt: number;
+class Conn extends WebSocket {
+  id = 0;
+  ip = '';
+  openedAt = 0;
   role = ROLE_NONE;
   isAlive = true;
   isDropped = false;
   isCorked = false;
   hbSlot = -1;
-  tokens: number;
-  refillAt: number;
+  tokens = 0;
+  refillAt = 0;
   strikes = 0;
   session: SessionState | null = null;
   agent: AgentState | null = null;
 
-  constructor(id: number, ws: Socket, ip: string, burst: number, now: number) {
-    this.id = id;
-    this.ws = ws;
-    this.ip = ip;
-    this.openedAt = now;
-    this.tokens = burst;
-    this.refillAt = now;
+  // `ws` calls this with its own arguments (null, undefined, options).
+  constructor(...args: unknown[]) {
+    super(...(args as [null]));
   }
 }
 
@@ -91,10 +88,11 @@ interface AgentState {
 class SessionState {
   readonly id: string;
   seq: number;
-  readonly ring: SeqRing;
+  /** Made on the first sequenced frame: a session that never talked has none. */
+  ring: SeqRing | null = null;
   /** Recent client message ids and the seq each was acknowledged with. */
   ids: Map<string, number> | null = null;
-  sockets: Conn[] = [];
+  sockets: Conn[];
   agent: Conn | null = null;
   waiting: QueueEntry | null = null;
   /** The tail of this session's turns, so replies leave in arrival order. */
@@ -103,10 +101,11 @@ class SessionState {
   lastSeen: number;
   lastVisitorText = '';
 
-  constructor(id: string, seq: number, historySize: number, now: number) {
+  constructor(id: string, seq: number, first: Conn, now: number) {
     this.id = id;
     this.seq = seq;
-    this.ring = new SeqRing(historySize);
+    // An array literal gets exactly one slot; `[]` and push() would reserve 17.
+    this.sockets = [first];
     this.lastSeen = now;
   }
 }
@@ -127,15 +126,16 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   readonly #ownsHttp: boolean;
   readonly #wss: WebSocketServer;
   readonly #maxConnections: number;
-  readonly #conns = new Set<Conn>();
   readonly #pendingHello = new Set<Conn>();
   readonly #agents = new Set<Conn>();
   readonly #perIp = new Map<string, number>();
   readonly #sessions = new Map<string, SessionState>();
   readonly #queue = new Map<string, QueueEntry>();
-  readonly #wheel: HeartbeatWheel<Conn> | null;
+  /** Every open connection, dealt out for heartbeats (or just held, when they are off). */
+  readonly #wheel: HeartbeatWheel<Conn>;
   readonly #timers: NodeJS.Timeout[] = [];
   #nextConnId = 1;
+  readonly #epoch = Date.now();
   #visitors = 0;
   #isClosing = false;
   #closed: Promise<void> | null = null;
@@ -152,11 +152,11 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
   // Shared listeners: one function per server, never one per connection.
   readonly #onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  readonly #onConnection: (ws: Socket, req: IncomingMessage) => void;
-  readonly #onMessage: (this: Socket, data: RawData, isBinary: boolean) => void;
-  readonly #onPong: (this: Socket) => void;
-  readonly #onClose: (this: Socket, code: number) => void;
-  readonly #onSocketError: (this: Socket, err: Error) => void;
+  readonly #onConnection: (ws: WebSocket, req: IncomingMessage) => void;
+  readonly #onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  readonly #onPong: (this: WebSocket) => void;
+  readonly #onClose: (this: WebSocket, code: number) => void;
+  readonly #onSocketError: (this: WebSocket, err: Error) => void;
   readonly #uncorkAll: () => void;
   #corked: Conn[] = [];
 
@@ -179,26 +179,23 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: Math.max(64 * 1024, options.maxPayload * 4),
+      WebSocket: Conn,
     });
 
     const server = this;
     this.#onUpgrade = (req, socket, head) => server.#upgrade(req, socket, head);
-    this.#onConnection = (ws, req) => server.#accept(ws, req);
+    this.#onConnection = (ws, req) => server.#accept(ws as Conn, req);
     this.#onMessage = function (data, isBinary) {
-      const conn = this[kConn];
-      if (conn !== undefined) server.#receive(conn, data, isBinary);
+      server.#receive(this as Conn, data, isBinary);
     };
     this.#onPong = function () {
-      const conn = this[kConn];
-      if (conn !== undefined) conn.isAlive = true;
+      (this as Conn).isAlive = true;
     };
     this.#onClose = function (code) {
-      const conn = this[kConn];
-      if (conn !== undefined) server.#forget(conn, code);
+      server.#forget(this as Conn, code);
     };
     this.#onSocketError = function (err) {
-      const conn = this[kConn];
-      server.#logger.debug({ connectionId: conn?.id, err }, 'socket error');
+      server.#logger.debug({ connectionId: (this as Conn).id, err }, 'socket error');
     };
 
     this.#uncorkAll = () => {
@@ -206,16 +203,13 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       server.#corked = [];
       for (const conn of corked) {
         conn.isCorked = false;
-        (conn.ws as unknown as { _socket?: Duplex | null })._socket?.uncork();
+        (conn as unknown as { _socket?: Duplex | null })._socket?.uncork();
       }
     };
 
     this.#http.on('upgrade', this.#onUpgrade);
 
-    this.#wheel =
-      options.heartbeatIntervalMs > 0
-        ? new HeartbeatWheel<Conn>(options.heartbeatIntervalMs, (conn) => this.#beat(conn))
-        : null;
+    this.#wheel = new HeartbeatWheel<Conn>(options.heartbeatIntervalMs, (conn) => this.#beat(conn));
     this.#every(Math.min(1_000, Math.max(10, options.helloTimeoutMs / 4)), () =>
       this.#sweepHellos(),
     );
@@ -251,7 +245,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   /** Counters since start; see {@link ChatServerStats}. */
   stats(): ChatServerStats {
     return {
-      connections: this.#conns.size,
+      connections: this.#wheel.size,
       visitors: this.#visitors,
       agents: this.#agents.size,
       sessions: this.#sessions.size,
@@ -289,16 +283,16 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     const turns = [...this.#sessions.values()].flatMap((s) => (s.chain === null ? [] : [s.chain]));
     await withTimeout(Promise.all(turns), deadline);
 
-    const open = [...this.#conns];
+    const open = [...this.#wheel];
     const closed = open.map(
-      (conn) => new Promise<void>((resolve) => conn.ws.once('close', () => resolve())),
+      (conn) => new Promise<void>((resolve) => conn.once('close', () => resolve())),
     );
-    for (const conn of open) conn.ws.close(CLOSE_RESTART, 'server restart');
+    for (const conn of open) conn.close(CLOSE_RESTART, 'server restart');
 
     const isDone = await withTimeout(Promise.all(closed), deadline);
-    if (!isDone) for (const conn of this.#conns) conn.ws.terminate();
+    if (!isDone) for (const conn of open) conn.terminate();
 
-    this.#wheel?.stop();
+    this.#wheel.stop();
     for (const timer of this.#timers) clearInterval(timer);
     this.#http.off('upgrade', this.#onUpgrade);
     if (this.#ownsHttp) this.#http.closeAllConnections();
@@ -325,7 +319,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     if (origins !== undefined && !origins.includes(req.headers.origin ?? '')) {
       return this.#refuse(socket, ip, 403, 'TRANSPORT_WS_ORIGIN_REFUSED');
     }
-    if (this.#conns.size >= this.#maxConnections) {
+    if (this.#wheel.size >= this.#maxConnections) {
       return this.#refuse(socket, ip, 503, 'TRANSPORT_WS_TOO_MANY_CONNECTIONS');
     }
     if ((this.#perIp.get(ip) ?? 0) >= this.#options.maxConnectionsPerIp) {
@@ -341,21 +335,23 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.emit('connection.refused', { ip, status, code });
   }
 
-  #accept(ws: Socket, req: IncomingMessage): void {
+  #accept(conn: Conn, req: IncomingMessage): void {
     const ip = req.socket.remoteAddress ?? 'unknown';
-    const now = Date.now();
-    const conn = new Conn(this.#nextConnId++, ws, ip, this.#options.rateLimit.burst, now);
+    const now = this.#now();
 
-    ws[kConn] = conn;
-    ws.on('message', this.#onMessage);
-    ws.on('pong', this.#onPong);
-    ws.on('close', this.#onClose);
-    ws.on('error', this.#onSocketError);
+    conn.id = this.#nextConnId++;
+    conn.ip = ip;
+    conn.openedAt = now;
+    conn.refillAt = now;
+    conn.tokens = this.#options.rateLimit.burst * 1000;
+    conn.on('message', this.#onMessage);
+    conn.on('pong', this.#onPong);
+    conn.on('close', this.#onClose);
+    conn.on('error', this.#onSocketError);
 
-    this.#conns.add(conn);
     this.#pendingHello.add(conn);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    this.#wheel?.add(conn);
+    this.#wheel.add(conn);
     this.#counts.accepted += 1;
     this.emit('connection.open', { connectionId: conn.id, ip });
   }
@@ -464,7 +460,6 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       }
     }
 
-    const now = Date.now();
     const isResume = sessionId !== undefined;
     const id = sessionId ?? randomUUID();
     let session = this.#sessions.get(id);
@@ -474,19 +469,24 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       // A valid token for a session this process forgot (idle expiry or a
       // restart): numbering goes on from the client's lastSeq so that seqs
       // the client has seen are never reused.
-      session = new SessionState(id, isResume ? (hello.lastSeq ?? 0) : 0, this.#options.historySize, now);
+      session = new SessionState(id, isResume ? (hello.lastSeq ?? 0) : 0, conn, this.#now());
       this.#sessions.set(id, session);
+    } else {
+      session.sockets = [...session.sockets, conn];
     }
 
     conn.role = ROLE_VISITOR;
     conn.session = session;
-    session.sockets.push(conn);
     this.#pendingHello.delete(conn);
     this.#visitors += 1;
 
     const lastSeq = hello.lastSeq ?? session.seq;
-    const replay = session.ring.since(lastSeq, session.seq);
-    const token = this.#signer.sign({ sessionId: id, role: 'visitor', exp: now + this.#options.tokenTtlMs });
+    const replay = session.ring?.since(lastSeq, session.seq) ?? {
+      frames: [],
+      isComplete: lastSeq >= session.seq,
+    };
+    const exp = Date.now() + this.#options.tokenTtlMs;
+    const token = this.#signer.sign({ sessionId: id, role: 'visitor', exp });
     const welcome: Record<string, unknown> = { type: 'welcome', sessionId: id, token, seq: session.seq };
 
     if (isResume) welcome.resumed = isKnown;
@@ -846,6 +846,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     const { type, ...fields } = frame;
     const data = JSON.stringify({ type, seq, ...fields });
 
+    session.ring ??= new SeqRing(this.#options.historySize);
     session.ring.push(seq, data);
     for (const conn of session.sockets) if (conn !== origin) this.#send(conn, data);
 
@@ -871,7 +872,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
    * loopback is most of the cost of a message.
    */
   #cork(conn: Conn): void {
-    const socket = (conn.ws as unknown as { _socket?: Duplex | null })._socket;
+    const socket = (conn as unknown as { _socket?: Duplex | null })._socket;
     if (socket == null) return;
 
     socket.cork();
@@ -893,7 +894,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   }
 
   #send(conn: Conn, data: string): void {
-    const ws = conn.ws;
+    const ws = conn;
     if (conn.isDropped || ws.readyState !== 1) return;
 
     if (!conn.isCorked) this.#cork(conn);
@@ -926,16 +927,26 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#reject(conn, 'TRANSPORT_WS_UNAUTHORIZED', 'the token could not be checked');
   }
 
+  /** Takes one token (1000 milli-tokens) from the connection's bucket. */
   #takeToken(conn: Conn): boolean {
     const { perSecond, burst } = this.#options.rateLimit;
-    const now = Date.now();
+    const now = this.#now();
+    // perSecond tokens a second is perSecond milli-tokens a millisecond.
+    const gained = Math.floor((now - conn.refillAt) * perSecond);
 
-    conn.tokens = Math.min(burst, conn.tokens + ((now - conn.refillAt) * perSecond) / 1000);
-    conn.refillAt = now;
-    if (conn.tokens < 1) return false;
+    if (gained > 0) {
+      conn.tokens = Math.min(burst * 1000, conn.tokens + gained);
+      conn.refillAt = now;
+    }
+    if (conn.tokens < 1000) return false;
 
-    conn.tokens -= 1;
+    conn.tokens -= 1000;
     return true;
+  }
+
+  /** Milliseconds since this server started: a small integer for a few weeks. */
+  #now(): number {
+    return Date.now() - this.#epoch;
   }
 
   /**
@@ -950,9 +961,9 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#detach(conn);
     this.#counts.drops += 1;
 
-    if (reason === 'heartbeat') conn.ws.terminate();
-    else if (reason === 'slow_consumer') conn.ws.close(CLOSE_TRY_AGAIN, 'slow consumer');
-    else conn.ws.close(CLOSE_POLICY, reason === 'abuse' ? 'too many bad frames' : 'no hello');
+    if (reason === 'heartbeat') conn.terminate();
+    else if (reason === 'slow_consumer') conn.close(CLOSE_TRY_AGAIN, 'slow consumer');
+    else conn.close(CLOSE_POLICY, reason === 'abuse' ? 'too many bad frames' : 'no hello');
 
     const sessionId = conn.session?.id;
     this.emit('connection.drop', {
@@ -963,10 +974,9 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#logger.info({ connectionId: conn.id, sessionId, reason }, 'connection dropped');
   }
 
-  /** Takes a connection out of its session, the agent list and the wheel. Idempotent. */
+  /** Takes a connection out of its session and the agent list. Idempotent. */
   #detach(conn: Conn): void {
     this.#pendingHello.delete(conn);
-    this.#wheel?.remove(conn);
 
     const session = conn.session;
     if (session !== null) {
@@ -976,7 +986,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       const rest = session.sockets.filter((c) => c !== conn);
       if (rest.length !== session.sockets.length) {
         session.sockets = rest;
-        session.lastSeen = Date.now();
+        session.lastSeen = this.#now();
         this.#visitors -= 1;
       }
     }
@@ -992,7 +1002,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
   #forget(conn: Conn, code: number): void {
     this.#detach(conn);
-    this.#conns.delete(conn);
+    this.#wheel.remove(conn);
 
     const left = (this.#perIp.get(conn.ip) ?? 1) - 1;
     if (left <= 0) this.#perIp.delete(conn.ip);
@@ -1009,14 +1019,15 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   // ---- timers -----------------------------------------------------------------
 
   #beat(conn: Conn): void {
+    if (conn.isDropped) return;
     if (!conn.isAlive) return this.#drop(conn, 'heartbeat');
 
     conn.isAlive = false;
-    conn.ws.ping();
+    conn.ping();
   }
 
   #sweepHellos(): void {
-    const oldest = Date.now() - this.#options.helloTimeoutMs;
+    const oldest = this.#now() - this.#options.helloTimeoutMs;
 
     for (const conn of this.#pendingHello) {
       if (conn.openedAt > oldest) continue;
@@ -1031,7 +1042,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   // this process only; after `sessionIdleMs` without a socket, or a restart,
   // a resume starts a fresh ring and what was missed cannot be replayed.
   #sweepSessions(): void {
-    const oldest = Date.now() - this.#options.sessionIdleMs;
+    const oldest = this.#now() - this.#options.sessionIdleMs;
 
     for (const session of this.#sessions.values()) {
       const isIdle =

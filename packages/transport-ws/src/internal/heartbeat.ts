@@ -13,24 +13,36 @@ export interface WheelEntry {
 export class HeartbeatWheel<T extends WheelEntry> {
   readonly #buckets: Set<T>[];
   readonly #visit: (entry: T) => void;
-  readonly #timer: NodeJS.Timeout;
+  readonly #timer: NodeJS.Timeout | null;
   #next = 0;
+  #size = 0;
 
+  /**
+   * With `intervalMs` 0 the wheel never turns and is only a registry of its
+   * entries; the chat server uses it as its one set of connections either way.
+   */
   constructor(intervalMs: number, visit: (entry: T) => void) {
     const tickMs = Math.min(250, Math.max(10, Math.floor(intervalMs / 100)));
-    const count = Math.max(1, Math.round(intervalMs / tickMs));
+    const count = intervalMs > 0 ? Math.max(1, Math.round(intervalMs / tickMs)) : 1;
 
     this.#buckets = Array.from({ length: count }, () => new Set<T>());
     this.#visit = visit;
-    this.#timer = setInterval(() => this.#tick(), tickMs);
-    this.#timer.unref();
+    this.#timer = intervalMs > 0 ? setInterval(() => this.#tick(), tickMs) : null;
+    this.#timer?.unref();
+  }
+
+  /** How many entries are on the wheel. */
+  get size(): number {
+    return this.#size;
   }
 
   add(entry: T): void {
-    const slot = Math.floor(Math.random() * this.#buckets.length);
+    if (entry.hbSlot >= 0) return;
 
+    const slot = Math.floor(Math.random() * this.#buckets.length);
     entry.hbSlot = slot;
     this.#buckets[slot]?.add(entry);
+    this.#size += 1;
   }
 
   remove(entry: T): void {
@@ -38,10 +50,16 @@ export class HeartbeatWheel<T extends WheelEntry> {
 
     this.#buckets[entry.hbSlot]?.delete(entry);
     entry.hbSlot = -1;
+    this.#size -= 1;
+  }
+
+  /** Every entry, in no particular order. */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (const bucket of this.#buckets) yield* bucket;
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    if (this.#timer !== null) clearInterval(this.#timer);
   }
 
   #tick(): void {
