@@ -203,17 +203,34 @@
         console.error('kefu: bad frame', err);
       }
     };
-    ws.onclose = () => {
-      if (socket !== ws) return;
-      socket = null;
-      if (isRefused) return;
-      const delay = Math.round(Math.random() * Math.min(15000, 500 * 2 ** attempt)) + 250;
-      attempt += 1;
-      setStatus('offline', 'Offline · reconnecting');
-      retryTimer = setTimeout(connect, delay);
-    };
+    ws.onclose = () => dropped(ws);
     ws.onerror = () => ws.close();
   }
+
+  function dropped(ws) {
+    if (socket !== ws) return;
+    socket = null;
+    clearTimeout(pongTimer);
+    if (isRefused) return;
+    // Jittered back-off, so that a server restart is not met by every console at once.
+    const delay = Math.round(Math.random() * Math.min(15000, 500 * 2 ** attempt)) + 250;
+    attempt += 1;
+    setStatus('offline', 'Offline · reconnecting');
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  // A silent network is only noticed by asking: ping, and drop a socket that does not answer.
+  let pongTimer = null;
+  setInterval(() => {
+    const ws = socket;
+    if (!ws || ws.readyState !== 1 || state.status !== 'online') return;
+    ws.send('{"type":"ping"}');
+    clearTimeout(pongTimer);
+    pongTimer = setTimeout(() => {
+      ws.close();
+      dropped(ws);
+    }, 10000);
+  }, 25000);
 
   function send(frame) {
     if (!socket || socket.readyState !== 1) return false;
@@ -248,6 +265,10 @@
         }
         if (!wasJoined) c.messages.push({ from: 'notice', text: 'You joined the conversation', at: Date.now() });
         c.lastSeq = Math.max(c.lastSeq, frame.seq || 0);
+        // Replies typed while offline go out now, with their ids (the server drops repeats).
+        for (const m of c.messages) {
+          if (m.pending && m.from === 'agent') send({ type: 'message', id: m.id, sessionId: c.id, text: m.text });
+        }
         persist();
         render();
         break;
@@ -283,6 +304,9 @@
         break;
       case 'error':
         onError(frame);
+        break;
+      case 'pong':
+        clearTimeout(pongTimer);
         break;
       default:
         break;

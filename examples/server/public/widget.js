@@ -28,7 +28,14 @@
 
   const hasCjk = (text) => /[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]/.test(text);
   const zhUi = (navigator.language || '').startsWith('zh');
-  const t = (en, zh) => (zhUi ? zh : en);
+  // The widget's own words follow the browser, or the visitor once they write Chinese.
+  const t = (en, zh) => (zhUi || writesChinese() ? zh : en);
+  function writesChinese() {
+    for (let i = state.messages.length - 1; i >= 0; i -= 1) {
+      if (state.messages[i].from === 'visitor') return hasCjk(state.messages[i].text);
+    }
+    return false;
+  }
 
   // ---- state kept across reloads -------------------------------------------------------
 
@@ -213,6 +220,8 @@
     }
     log.append(typing);
     log.scrollTop = log.scrollHeight;
+    // The status line's language follows the conversation's.
+    setStatus(state.status);
   }
 
   function appendRow(m, withLabel, isLast) {
@@ -328,14 +337,34 @@
       }
       onFrame(frame);
     };
-    ws.onclose = () => {
-      if (socket !== ws) return;
-      socket = null;
-      setTyping(false);
-      scheduleReconnect();
-    };
+    ws.onclose = () => dropped(ws);
     ws.onerror = () => ws.close();
   }
+
+  function dropped(ws) {
+    if (socket !== ws) return;
+    socket = null;
+    clearTimeout(pongTimer);
+    setTyping(false);
+    scheduleReconnect();
+  }
+
+  // Browsers answer the server's pings but tell the page nothing, so a dead
+  // network (a laptop waking up) would go unnoticed for minutes: ping from
+  // here too, and give up on a socket that stays silent.
+  const PING_EVERY_MS = 25000;
+  const PONG_WITHIN_MS = 10000;
+  let pongTimer = null;
+  setInterval(() => {
+    const ws = socket;
+    if (!ws || ws.readyState !== 1 || !isWelcomed) return;
+    ws.send('{"type":"ping"}');
+    clearTimeout(pongTimer);
+    pongTimer = setTimeout(() => {
+      ws.close();
+      dropped(ws);
+    }, PONG_WITHIN_MS);
+  }, PING_EVERY_MS);
 
   function scheduleReconnect() {
     // Full jitter: a restart of the server must not bring every visitor back at once.
@@ -364,8 +393,13 @@
         state.sessionId = frame.sessionId;
         state.token = frame.token;
         state.isWaiting = frame.waiting === true;
-        if (frame.agent) state.agent = frame.agent.name || t('Agent', '客服');
-        else if (frame.resumed) state.agent = null;
+        state.agent = frame.agent ? frame.agent.name || t('Agent', '客服') : null;
+        if (frame.missed > 0) {
+          state.messages.push({
+            from: 'notice',
+            text: t('Some earlier messages could not be restored.', '部分较早的消息无法恢复。'),
+          });
+        }
         isWelcomed = true;
         attempt = 0;
         setStatus(state.agent ? 'agent' : 'online');
@@ -399,6 +433,9 @@
         break;
       case 'error':
         onError(frame);
+        break;
+      case 'pong':
+        clearTimeout(pongTimer);
         break;
       default:
         break;
