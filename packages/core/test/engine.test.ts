@@ -268,6 +268,25 @@ describe('engine.handle()', () => {
       expect(engine.stats().sessions).toMatchObject({ size: 1, evictions: 1 });
     });
 
+    it('emits session.end with reason expired after the idle TTL', async () => {
+      const engine = await engineWith({ sessions: { ttlMs: 30, sweepIntervalMs: 10 } });
+      const ended = nextEvent(engine, 'session.end');
+
+      await engine.handle({ sessionId: 'idle', text: 'hello' });
+
+      expect(await ended).toEqual({ sessionId: 'idle', reason: 'expired' });
+      expect(engine.stats().sessions).toMatchObject({ size: 0, expirations: 1 });
+    });
+
+    it('ends every session with reason closed on close()', async () => {
+      const engine = await engineWith();
+      const ended = collect(engine, 'session.end');
+
+      await engine.handle({ sessionId: 'a', text: 'hello' });
+      await engine.close();
+      expect(ended).toEqual([{ sessionId: 'a', reason: 'closed' }]);
+    });
+
     it('appends messages recorded outside handle() in turn order', async () => {
       const engine = await engineWith();
       const first = engine.handle({ sessionId: 's1', text: 'hello' });
@@ -328,12 +347,23 @@ describe('engine.handle()', () => {
       expect(await codeOf(engine.handle({ sessionId: 's1', text: 'hello world!' }))).toBe('CORE_TEXT_TOO_LONG');
     });
 
+    it('refuses a malformed history entry with CORE_INPUT_INVALID', async () => {
+      const engine = await engineWith();
+
+      expect(await codeOf(engine.recordMessage('s1', { from: 'robot', text: 'x', at: 0 } as never))).toBe('CORE_INPUT_INVALID');
+      expect(await codeOf(engine.recordMessage('s1', { from: 'agent', at: 0 } as never))).toBe('CORE_TEXT_INVALID');
+      expect(await codeOf(engine.recordMessage('', { from: 'agent', text: 'x', at: 0 }))).toBe('CORE_SESSION_ID_INVALID');
+      expect(await engine.getSession('s1')).toBeUndefined();
+    });
+
     it('refuses turns once the engine is closed', async () => {
       const engine = await engineWith();
 
       await engine.close();
       expect(await codeOf(engine.handle({ sessionId: 's1', text: 'hello' }))).toBe('CORE_ENGINE_CLOSED');
       expect(await codeOf(engine.recordMessage('s1', { from: 'agent', text: 'x', at: 0 }))).toBe('CORE_ENGINE_CLOSED');
+      expect(await codeOf(engine.plugins.load(`${plugins.dir}/greet.js`))).toBe('CORE_ENGINE_CLOSED');
+      expect(await codeOf(engine.plugins.unload('greet'))).toBe('CORE_ENGINE_CLOSED');
     });
   });
 
@@ -404,6 +434,42 @@ describe('engine.handle()', () => {
         await dir.cleanup();
       }
     });
+  });
+});
+
+describe('engine.close()', () => {
+  it('waits for the turns in flight and answers them', async () => {
+    const dir = await makePluginDir();
+
+    try {
+      await dir.write(
+        'slow.js',
+        pluginSource({ name: 'slow', intents: [{ name: 'slow' }], handle: `await new Promise((r) => setTimeout(r, 30)); return 'done';` }),
+      );
+
+      const engine = await engineWith({ plugins: { dir: dir.dir }, rules: { match: () => [{ intent: 'slow', score: 1 }] } });
+      const turns = [engine.handle({ sessionId: 'a', text: 'x' }), engine.handle({ sessionId: 'a', text: 'y' })];
+      const closed = engine.close();
+      const replies = await Promise.all(turns);
+
+      await closed;
+      expect(replies.map((r) => r.text)).toEqual(['done', 'done']);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it('closes the provider and the rules', async () => {
+    const nlu = new TableNlu({});
+    let isRulesClosed = false;
+    const engine = await engineWith({
+      nlu: { provider: nlu },
+      rules: { match: () => [], close: () => Promise.resolve(void (isRulesClosed = true)) },
+    });
+
+    await engine.close();
+    expect(nlu.isClosed).toBe(true);
+    expect(isRulesClosed).toBe(true);
   });
 });
 

@@ -1,3 +1,5 @@
+import { rename } from 'node:fs/promises';
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { createEngine, isKefuError, type Engine, type EngineOptions } from '../src/index.js';
@@ -264,6 +266,24 @@ export default definePlugin({
       expect(engine.plugins.list()).toEqual([
         expect.objectContaining({ name: 'greet', version: '1.0.0', state: 'active', error: expect.any(String) }),
       ]);
+    });
+
+    it('reloads once, as the new version, when an editor saves by renaming a temporary file', async () => {
+      await dir.write('greet.js', greet('1.0.0'));
+
+      const engine = await engineWith({ plugins: { dir: dir.dir, watch: true, debounceMs: 30 } });
+      const loaded = collect(engine, 'plugin.loaded');
+      const unloaded = collect(engine, 'plugin.unloaded');
+      const swapped = nextEvent(engine, 'plugin.loaded');
+
+      await dir.write('.greet.js.swp', greet('1.1.0'));
+      await rename(`${dir.dir}/.greet.js.swp`, `${dir.dir}/greet.js`);
+      await swapped;
+      await new Promise((done) => setTimeout(done, 100));
+
+      expect(loaded.map((e) => e.version)).toEqual(['1.1.0']);
+      expect(unloaded.map((e) => e.reason)).toEqual(['replaced']);
+      expect(await engine.handle({ sessionId: 's', text: 'hi' })).toMatchObject({ text: 'v1.1.0' });
     });
 
     it('unloads the plugin of a deleted file', async () => {
