@@ -58,9 +58,26 @@ export type EmbeddingNluOptions = z.input<typeof optionsSchema>;
 
 type ParsedOptions = z.output<typeof optionsSchema>;
 
-const examplesSchema = z
-  .array(z.object({ text: z.string().trim().min(1), intent: z.string().trim().min(1) }))
-  .min(1);
+/**
+ * Checks the training examples by hand rather than with zod: parsing tens
+ * of thousands of objects with a schema holds the event loop for a few
+ * hundred milliseconds, and the shape is simple.
+ */
+function checkExamples(examples: unknown): asserts examples is readonly TrainingExample[] {
+  const isText = (value: unknown): boolean => typeof value === 'string' && value.trim() !== '';
+
+  if (!Array.isArray(examples) || examples.length === 0) {
+    throw new KefuError('INTENTS_DATA_INVALID', 'training examples must be a non-empty list of { text, intent }');
+  }
+  examples.forEach((example: unknown, index) => {
+    const { text, intent } = (example ?? {}) as Record<string, unknown>;
+    if (!isText(text) || !isText(intent)) {
+      throw new KefuError('INTENTS_DATA_INVALID', `training example ${index} needs a non-empty text and intent`, {
+        details: { index },
+      });
+    }
+  });
+}
 
 interface Pending {
   text: string;
@@ -168,21 +185,15 @@ export class EmbeddingNlu implements NluProvider {
    *   `INTENTS_REMOTE_FAILED`, `INTENTS_WORKER_FAILED`.
    */
   async train(examples: readonly TrainingExample[]): Promise<void> {
-    const parsed = examplesSchema.safeParse(examples);
-    if (!parsed.success) {
-      throw new KefuError('INTENTS_DATA_INVALID', 'training examples must be a non-empty list of { text, intent }', {
-        cause: parsed.error,
-        details: { issues: parsed.error.issues },
-      });
-    }
+    checkExamples(examples);
 
     const generation = ++this.#generation;
     const started = performance.now();
-    const vectors = await this.#embedAll(parsed.data.map((e) => e.text));
+    const vectors = await this.#embedAll(examples.map((e) => e.text));
 
     if (generation !== this.#generation) return;
 
-    const index = buildIndex(this.#options.classifier, vectors, parsed.data.map((e) => e.intent));
+    const index = buildIndex(this.#options.classifier, vectors, examples.map((e) => e.intent));
     const named = { name: `${this.#id}.${generation}`, index };
     await this.#pool.addIndex(named.name, index.vectors, index.dim);
 
@@ -199,7 +210,7 @@ export class EmbeddingNlu implements NluProvider {
     if (this.#cacheFile !== undefined && this.#cache.isDirty) await this.#cache.save(this.#cacheFile);
 
     this.#logger.info(
-      { examples: parsed.data.length, intents: index.intents.length, durationMs: Math.round(performance.now() - started) },
+      { examples: examples.length, intents: index.intents.length, durationMs: Math.round(performance.now() - started) },
       'embedding nlu trained',
     );
   }
@@ -277,21 +288,27 @@ export class EmbeddingNlu implements NluProvider {
 
     const found = new Map<string, Float32Array>();
     const todo: string[] = [];
+    let hashed = 0;
     for (const text of new Set(texts)) {
       const cached = this.#cache.get(text);
       if (cached === undefined) todo.push(text);
       else found.set(text, cached);
+      // Hashing a large training set takes a while: let other work run.
+      if (++hashed % 2_000 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
 
     // Texts of similar length batch together, so less of each batch is padding.
     todo.sort((a, b) => a.length - b.length);
 
-    const { batchSize } = this.#options;
+    const { batchSize, workers } = this.#options;
     const batches: string[][] = [];
     for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
 
-    await Promise.all(
-      batches.map(async (batch) => {
+    // A few batches in flight per thread keep the threads busy, while the
+    // classify() calls of a host that trains live still get their turn.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      for (let batch = batches[next++]; batch !== undefined; batch = batches[next++]) {
         const { vectors } = await this.#pool.embed(batch);
         batch.forEach((text, i) => {
           const vector = vectors[i];
@@ -299,8 +316,9 @@ export class EmbeddingNlu implements NluProvider {
           found.set(text, vector);
           this.#cache.set(text, vector);
         });
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(batches.length, workers * 2) }, lane));
 
     return texts.map((text) => {
       const vector = found.get(text);
