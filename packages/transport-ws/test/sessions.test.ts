@@ -1,0 +1,97 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TestClient } from './helpers/client.js';
+import { startEngine, type TestEngine } from './helpers/engine.js';
+import { nextEvent, startServer, type Running } from './helpers/server.js';
+
+let kit: TestEngine;
+const servers: Running[] = [];
+const clients: TestClient[] = [];
+
+async function serve(options: Parameters<typeof startServer>[1] = {}): Promise<Running> {
+  const running = await startServer(kit.engine, options);
+  servers.push(running);
+  return running;
+}
+
+async function connect(url: string): Promise<TestClient> {
+  const client = await TestClient.open(url);
+  clients.push(client);
+  return client;
+}
+
+beforeAll(async () => {
+  kit = await startEngine();
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(servers.splice(0).map((r) => r.server.close()));
+});
+
+afterAll(async () => {
+  await kit.dispose();
+});
+
+describe('session lifetime', () => {
+  it('forgets a session without sockets after sessionIdleMs and resumes it with fresh numbering', async () => {
+    const { url, server } = await serve({ sessionIdleMs: 1 });
+    const client = await connect(url);
+    const welcome = await client.hello();
+    client.send({ type: 'message', id: 'a', text: 'echo a' });
+    await client.nextOf('message', { replyTo: 'a' });
+
+    const ended = nextEvent(server, 'session.end');
+    await client.close();
+    expect(await ended).toEqual({ sessionId: welcome.sessionId });
+
+    const again = await connect(url);
+    const back = await again.hello({ token: welcome.token, lastSeq: 2 });
+    expect(back).toMatchObject({ sessionId: welcome.sessionId, seq: 2, resumed: false });
+    again.send({ type: 'message', id: 'b', text: 'echo b' });
+    expect(await again.nextOf('ack')).toMatchObject({ id: 'b', seq: 3 });
+  });
+
+  it('accepts a host token through verifyVisitor', async () => {
+    const { url } = await serve({
+      verifyVisitor: async (token) => (token === 'host-login-42' ? { sessionId: 'customer-42' } : null),
+    });
+    const client = await connect(url);
+
+    expect(await client.hello({ token: 'host-login-42' })).toMatchObject({
+      type: 'welcome',
+      sessionId: 'customer-42',
+    });
+    const stranger = await connect(url);
+    expect(await stranger.hello({ token: 'host-login-43' })).toMatchObject({
+      code: 'TRANSPORT_WS_TOKEN_INVALID',
+    });
+  });
+
+  it('lets a client whose token was refused start a new session on the same socket', async () => {
+    const { url } = await serve();
+    const client = await connect(url);
+
+    expect(await client.hello({ token: 'garbage' })).toMatchObject({ code: 'TRANSPORT_WS_TOKEN_INVALID' });
+    expect(await client.hello()).toMatchObject({ type: 'welcome', seq: 0 });
+  });
+
+  it('counts connections, messages and resumes', async () => {
+    const { url, server } = await serve();
+    const client = await connect(url);
+    const welcome = await client.hello();
+    client.send({ type: 'message', id: 'n', text: 'hello' });
+    await client.nextOf('message', { replyTo: 'n' });
+    const again = await connect(url);
+    await again.hello({ token: welcome.token, lastSeq: 2 });
+
+    expect(server.stats()).toMatchObject({
+      connections: 2,
+      visitors: 2,
+      sessions: 1,
+      accepted: 2,
+      messagesIn: 1,
+      resumes: 1,
+    });
+    expect(server.stats().messagesOut).toBeGreaterThanOrEqual(3);
+  });
+});
