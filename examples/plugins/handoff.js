@@ -1,7 +1,8 @@
 import { definePlugin, hasCjk } from '@kefu/core';
 
 // "Yes" to the out-of-scope answer, which offers a human agent.
-const YES = /^\s*(yes|yeah|yep|sure|ok(ay)?|please|yes please|好|好的|是|是的|要|需要|可以)\s*[.!。！]?\s*$/i;
+const YES =
+  /^\s*(yes|yeah|yep|sure|ok(ay)?|please|yes please|好|好的|是|是的|要|需要|可以)\s*[.!。！]?\s*$/i;
 
 export default definePlugin({
   name: 'handoff',
@@ -29,7 +30,9 @@ export default definePlugin({
       rules: [
         {
           priority: 5,
-          match: { any: ['转人工', '人工', '真人', 'human', 'agent', 'representative', 'operator'] },
+          match: {
+            any: ['转人工', '人工', '真人', 'human', 'agent', 'representative', 'operator'],
+          },
         },
       ],
     },

@@ -30,10 +30,7 @@ export default definePlugin({
   ],
   handle(turn) {
     if (hasCjk(turn.text)) {
-      return (
-        '签收后 7 天内可申请无理由退货，商品需保持完好。' +
-        '我们收到退货后 3 个工作日内原路退款。'
-      );
+      return '签收后 7 天内可申请无理由退货，商品需保持完好。收到退货后 3 个工作日内原路退款。';
     }
 
     return (

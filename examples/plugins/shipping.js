@@ -26,7 +26,9 @@ export default definePlugin({
       rules: [
         {
           priority: 1,
-          match: { any: ['shipping', 'delivery', 'courier', '运费', '包邮', '快递', '配送', '发货'] },
+          match: {
+            any: ['shipping', 'delivery', 'courier', '运费', '包邮', '快递', '配送', '发货'],
+          },
         },
       ],
     },

@@ -59,7 +59,8 @@
     if (s < 3600) return `${Math.floor(s / 60)} min`;
     return `${Math.floor(s / 3600)} h`;
   };
-  const clock = (at) => new Date(at || Date.now()).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const clock = (at) =>
+    new Date(at || Date.now()).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
   // ---- rendering ------------------------------------------------------------------------
 
@@ -67,7 +68,10 @@
     const waitingList = $('.waiting-list');
     waitingList.textContent = '';
     const waiting = state.waiting.filter((w) => !w.agent);
-    for (const w of waiting) waitingList.append(listItem(w.sessionId, w.preview || '(no message yet)', ago(w.since), w.reason));
+    for (const w of waiting)
+      waitingList.append(
+        listItem(w.sessionId, w.preview || '(no message yet)', ago(w.since), w.reason),
+      );
     $('.waiting-count').textContent = String(waiting.length);
     $('.waiting-count').dataset.n = String(waiting.length);
     $('.waiting-empty').hidden = waiting.length > 0;
@@ -195,7 +199,10 @@
     setStatus('connecting', attempt === 0 ? 'Connecting…' : 'Reconnecting…');
     const ws = new WebSocket(wsUrl);
     socket = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', role: 'agent', token: state.token, name: state.name }));
+    ws.onopen = () =>
+      ws.send(
+        JSON.stringify({ type: 'hello', role: 'agent', token: state.token, name: state.name }),
+      );
     ws.onmessage = (event) => {
       try {
         onFrame(JSON.parse(event.data));
@@ -250,7 +257,8 @@
         $('.me-name').textContent = frame.agent?.name || state.name;
         setStatus('online', 'Online');
         // Conversations we had before a reload or a dropped connection: take them back.
-        for (const c of state.conversations.values()) if (c.isJoined) send({ type: 'join', sessionId: c.id });
+        for (const c of state.conversations.values())
+          if (c.isJoined) send({ type: 'join', sessionId: c.id });
         break;
       case 'queue':
         state.waiting = frame.sessions || [];
@@ -263,11 +271,13 @@
         if (c.messages.length === 0 && Array.isArray(frame.history)) {
           c.messages = frame.history.map((h) => ({ from: h.from, text: h.text, at: h.at }));
         }
-        if (!wasJoined) c.messages.push({ from: 'notice', text: 'You joined the conversation', at: Date.now() });
+        if (!wasJoined)
+          c.messages.push({ from: 'notice', text: 'You joined the conversation', at: Date.now() });
         c.lastSeq = Math.max(c.lastSeq, frame.seq || 0);
         // Replies typed while offline go out now, with their ids (the server drops repeats).
         for (const m of c.messages) {
-          if (m.pending && m.from === 'agent') send({ type: 'message', id: m.id, sessionId: c.id, text: m.text });
+          if (m.pending && m.from === 'agent')
+            send({ type: 'message', id: m.id, sessionId: c.id, text: m.text });
         }
         persist();
         render();
@@ -276,7 +286,11 @@
       case 'left': {
         const c = conversation(frame.sessionId);
         c.isJoined = false;
-        c.messages.push({ from: 'notice', text: 'You left · the bot answers again', at: Date.now() });
+        c.messages.push({
+          from: 'notice',
+          text: 'You left · the bot answers again',
+          at: Date.now(),
+        });
         persist();
         render();
         break;
@@ -300,7 +314,8 @@
         break;
       }
       case 'typing':
-        if (frame.sessionId === state.selected && frame.from === 'visitor') showTyping(frame.isTyping !== false);
+        if (frame.sessionId === state.selected && frame.from === 'visitor')
+          showTyping(frame.isTyping !== false);
         break;
       case 'error':
         onError(frame);
@@ -322,9 +337,19 @@
     }
     if (frame.type === 'message') {
       if (frame.from === 'visitor') showTyping(false);
-      c.messages.push({ from: frame.from, text: frame.text, at: frame.at, seq: frame.seq, agentName: frame.agent?.name });
+      c.messages.push({
+        from: frame.from,
+        text: frame.text,
+        at: frame.at,
+        seq: frame.seq,
+        agentName: frame.agent?.name,
+      });
     } else if (frame.type === 'agent.joined' && frame.agent?.id !== state.me?.id) {
-      c.messages.push({ from: 'notice', text: `${frame.agent?.name || 'Another agent'} joined`, seq: frame.seq });
+      c.messages.push({
+        from: 'notice',
+        text: `${frame.agent?.name || 'Another agent'} joined`,
+        seq: frame.seq,
+      });
     }
     persist();
     render();
@@ -347,13 +372,19 @@
       socket?.close();
       return;
     }
-    if (frame.code === 'TRANSPORT_WS_SESSION_NOT_FOUND' || frame.code === 'TRANSPORT_WS_SESSION_TAKEN') {
+    if (
+      frame.code === 'TRANSPORT_WS_SESSION_NOT_FOUND' ||
+      frame.code === 'TRANSPORT_WS_SESSION_TAKEN'
+    ) {
       // The conversation ended or someone else has it: drop it from our list.
       for (const c of state.conversations.values()) {
         if (c.isJoined && c.id === state.selected) c.isJoined = false;
       }
     }
-    const notice = frame.code === 'TRANSPORT_WS_SESSION_TAKEN' ? 'Another agent already has this conversation.' : frame.message;
+    const notice =
+      frame.code === 'TRANSPORT_WS_SESSION_TAKEN'
+        ? 'Another agent already has this conversation.'
+        : frame.message;
     const c = state.selected && state.conversations.get(state.selected);
     if (c && notice) c.messages.push({ from: 'notice', text: notice, at: Date.now() });
     persist();
@@ -384,7 +415,8 @@
   });
 
   $('.signout').addEventListener('click', () => {
-    for (const c of state.conversations.values()) if (c.isJoined) send({ type: 'leave', sessionId: c.id });
+    for (const c of state.conversations.values())
+      if (c.isJoined) send({ type: 'leave', sessionId: c.id });
     state.token = null;
     state.conversations.clear();
     state.selected = null;

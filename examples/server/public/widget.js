@@ -195,7 +195,10 @@
   // ---- rendering ------------------------------------------------------------------------
 
   function fmtTime(at) {
-    return new Date(at || Date.now()).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return new Date(at || Date.now()).toLocaleTimeString([], {
+      hour: '2-digit',
+      minute: '2-digit',
+    });
   }
 
   function render() {
@@ -204,7 +207,17 @@
     const last = state.messages[state.messages.length - 1];
 
     if (state.messages.length === 0) {
-      appendRow({ from: 'bot', text: t('Hi! Ask me about orders, refunds, shipping or opening hours.', '您好！可以问我订单、退款、配送或营业时间。'), at: Date.now() }, true);
+      appendRow(
+        {
+          from: 'bot',
+          text: t(
+            'Hi! Ask me about orders, refunds, shipping or opening hours.',
+            '您好！可以问我订单、退款、配送或营业时间。',
+          ),
+          at: Date.now(),
+        },
+        true,
+      );
     }
     for (const m of state.messages) {
       if (m.from === 'notice') {
@@ -231,7 +244,8 @@
     if (withLabel && m.from !== 'visitor') {
       const label = document.createElement('div');
       label.className = 'label';
-      label.textContent = m.from === 'agent' ? (m.agentName || t('Agent', '客服')) : t('Assistant', '智能助手');
+      label.textContent =
+        m.from === 'agent' ? m.agentName || t('Agent', '客服') : t('Assistant', '智能助手');
       row.append(label);
     }
     const bubble = document.createElement('div');
@@ -244,10 +258,14 @@
       meta.textContent = m.pending ? t('Sending…', '发送中…') : fmtTime(m.at);
       row.append(meta);
     }
-    const options = isLast && Array.isArray(m.quickReplies) ? m.quickReplies.map((text) => ({ text })) : [];
+    const options =
+      isLast && Array.isArray(m.quickReplies) ? m.quickReplies.map((text) => ({ text })) : [];
     if (isLast && m.intent === 'oos' && !state.agent && !state.isWaiting) {
       // The bot did not understand: offer a person straight away.
-      options.push({ text: hasCjk(m.text) ? '转人工' : t('Talk to a human', '转人工'), handoff: true });
+      options.push({
+        text: hasCjk(m.text) ? '转人工' : t('Talk to a human', '转人工'),
+        handoff: true,
+      });
     }
     if (options.length > 0) {
       const chips = document.createElement('div');
@@ -258,7 +276,9 @@
         chip.className = 'chip';
         chip.textContent = option.text;
         chip.addEventListener('click', () =>
-          option.handoff ? sendFrame({ type: 'handoff', reason: 'visitor' }) : sendText(option.text),
+          option.handoff
+            ? sendFrame({ type: 'handoff', reason: 'visitor' })
+            : sendText(option.text),
         );
         chips.append(chip);
       }
@@ -273,7 +293,9 @@
     const text = {
       connecting: t('Connecting…', '连接中…'),
       online: t('Online · replies instantly', '在线 · 即时回复'),
-      agent: state.agent ? `${state.agent} ${t('joined', '已接入')}` : t('Agent joined', '人工客服已接入'),
+      agent: state.agent
+        ? `${state.agent} ${t('joined', '已接入')}`
+        : t('Agent joined', '人工客服已接入'),
       offline: t('Offline · reconnecting', '离线 · 正在重连'),
     }[status];
     el.dataset.state = status;
@@ -456,7 +478,13 @@
         mine.pending = false;
         mine.seq = frame.seq;
       } else {
-        state.messages.push({ from: 'visitor', text: frame.text, seq: frame.seq, id: frame.id, at: frame.at });
+        state.messages.push({
+          from: 'visitor',
+          text: frame.text,
+          seq: frame.seq,
+          id: frame.id,
+          at: frame.at,
+        });
       }
     } else {
       clearTimeout(botTypingTimer);
@@ -487,15 +515,28 @@
     if (frame.type === 'agent.joined') {
       state.agent = name;
       state.isWaiting = false;
-      state.messages.push({ from: 'notice', kind: 'agent', seq: frame.seq, text: t(`${name} joined the chat`, `${name} 已接入对话`) });
+      state.messages.push({
+        from: 'notice',
+        kind: 'agent',
+        seq: frame.seq,
+        text: t(`${name} joined the chat`, `${name} 已接入对话`),
+      });
       setStatus('agent');
     } else if (frame.type === 'agent.left') {
       state.agent = null;
-      state.messages.push({ from: 'notice', seq: frame.seq, text: t(`${name} left · the assistant is back`, `${name} 已离开，智能助手继续为您服务`) });
+      state.messages.push({
+        from: 'notice',
+        seq: frame.seq,
+        text: t(`${name} left · the assistant is back`, `${name} 已离开，智能助手继续为您服务`),
+      });
       setStatus('online');
     } else if (frame.type === 'waiting') {
       state.isWaiting = true;
-      state.messages.push({ from: 'notice', seq: frame.seq, text: t('Waiting for an agent…', '正在等待人工客服…') });
+      state.messages.push({
+        from: 'notice',
+        seq: frame.seq,
+        text: t('Waiting for an agent…', '正在等待人工客服…'),
+      });
     } else if (frame.text) {
       state.messages.push({ from: 'notice', seq: frame.seq, text: frame.text });
     }
@@ -504,7 +545,10 @@
   }
 
   function onError(frame) {
-    if (frame.code === 'TRANSPORT_WS_TOKEN_INVALID' || frame.code === 'TRANSPORT_WS_SESSION_NOT_FOUND') {
+    if (
+      frame.code === 'TRANSPORT_WS_TOKEN_INVALID' ||
+      frame.code === 'TRANSPORT_WS_SESSION_NOT_FOUND'
+    ) {
       // The server forgot us (restart, expiry): start a fresh conversation.
       state.token = null;
       state.lastSeq = 0;
@@ -520,7 +564,10 @@
       if (m) {
         m.pending = false;
         m.failed = true;
-        state.messages.push({ from: 'notice', text: t('That message could not be sent.', '该消息发送失败。') });
+        state.messages.push({
+          from: 'notice',
+          text: t('That message could not be sent.', '该消息发送失败。'),
+        });
         persist();
         render();
       }
@@ -540,7 +587,9 @@
   }
 
   function newId() {
-    return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    return crypto.randomUUID
+      ? crypto.randomUUID()
+      : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
   }
 
   function sendText(text) {
@@ -594,7 +643,11 @@
     try {
       const other = JSON.parse(event.newValue);
       if ((other.lastSeq || 0) > state.lastSeq) {
-        Object.assign(state, { lastSeq: other.lastSeq, messages: other.messages, agent: other.agent });
+        Object.assign(state, {
+          lastSeq: other.lastSeq,
+          messages: other.messages,
+          agent: other.agent,
+        });
         render();
       }
     } catch {}

@@ -120,10 +120,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     parsed = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw invalid(`config file ${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}`, {
-      file,
-      cause: String(err),
-    });
+    const format = extname(file) === '.json' ? 'JSON' : 'YAML';
+
+    throw invalid(`config file ${file} is not valid ${format}`, { file, cause: String(err) });
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -189,7 +188,9 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   set('logLevel', flags['log-level'], '--log-level');
   if (flags['no-watch'] === true) set('watch', false, '--no-watch');
   if (flags['no-offer-human'] === true) set('offerHuman', false, '--no-offer-human');
-  for (const [key, value] of Object.entries(sources.overrides ?? {})) set(key as Key, value, 'overrides');
+  for (const [key, value] of Object.entries(sources.overrides ?? {})) {
+    set(key as Key, value, 'overrides');
+  }
 
   const result = configSchema.safeParse(merged);
 

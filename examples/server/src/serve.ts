@@ -36,7 +36,8 @@ export async function serve(argv: readonly string[], io: CommandIo = process): P
     `  Live chat      ${server.url.replace(/^http/, 'ws')}/ws`,
     `  Probes         ${server.url}/healthz  ${server.url}/readyz  ${server.url}/metrics`,
     config.isDevAgentToken
-      ? `  Agent token    ${config.agentToken}   (DEVELOPMENT DEFAULT: set KEFU_AGENT_TOKEN before exposing this server)`
+      ? `  Agent token    ${config.agentToken}   ` +
+        '(DEVELOPMENT DEFAULT: set KEFU_AGENT_TOKEN before exposing this server)'
       : '  Agent token    from KEFU_AGENT_TOKEN',
     '',
   ];

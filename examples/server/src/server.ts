@@ -49,7 +49,10 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 function agentId(name: string | undefined): string {
-  const slug = (name ?? 'agent').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').slice(0, 40);
+  const slug = (name ?? 'agent')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .slice(0, 40);
 
   return `agent:${slug || 'agent'}`;
 }
@@ -59,7 +62,10 @@ function agentId(name: string | undefined): string {
  * the engine with the plugins folder, the live chat on `/ws` and the HTTP
  * routes, all on one `node:http` server.
  */
-export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'kefu' } });
 
   // The business-hours plugin reads these when it answers; plugins get no
@@ -71,7 +77,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     watch: config.watch,
     logger: logger.child({ component: 'rules' }),
   });
-  const nlu = new ClassicNlu(config.modelCacheDir === undefined ? {} : { modelCacheDir: config.modelCacheDir });
+  const nlu = new ClassicNlu(
+    config.modelCacheDir === undefined ? {} : { modelCacheDir: config.modelCacheDir },
+  );
   const engine = await createEngine({
     plugins: { dir: config.pluginsDir, watch: config.watch },
     nlu: { provider: nlu },
@@ -107,12 +115,17 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     logger.info({ pluginId: name, version, previousVersion }, 'plugin loaded');
   });
   engine.on('plugin.failed', ({ file, name, error }) => {
-    logger.warn({ pluginId: name, file, err: error }, 'plugin failed to load, previous version serves');
+    logger.warn(
+      { pluginId: name, file, err: error },
+      'plugin failed to load, previous version serves',
+    );
   });
   engine.on('error', ({ error, sessionId, traceId, plugin }) => {
     logger.error({ err: error, sessionId, traceId, pluginId: plugin }, 'plugin failed a turn');
   });
-  engine.on('breaker.open', () => logger.warn({ breakerState: 'open' }, 'NLU breaker open, rules answer'));
+  engine.on('breaker.open', () =>
+    logger.warn({ breakerState: 'open' }, 'NLU breaker open, rules answer'),
+  );
   engine.on('breaker.close', () => logger.info({ breakerState: 'closed' }, 'NLU breaker closed'));
 
   let chat: ChatServer | undefined;

@@ -11,7 +11,14 @@ import type { WorkDir } from './helpers.js';
 
 const CHROMIUM = process.env.KEFU_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = resolve(EXAMPLES, '..', 'test-artifacts');
-const PLUGINS = ['greeting.js', 'order-status.ts', 'handoff.js', 'refund.js', 'shipping.js', 'business-hours.ts'];
+const PLUGINS = [
+  'greeting.js',
+  'order-status.ts',
+  'handoff.js',
+  'refund.js',
+  'shipping.js',
+  'business-hours.ts',
+];
 
 // Known limit: without Chromium at /usr/bin/chromium (or KEFU_CHROMIUM) the
 // browser test is skipped; .ci/run installs it, so CI always runs it.
@@ -76,7 +83,9 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
 
     await visitor.goto(`${server.url}/`);
     await visitor.locator('#kefu-widget .launcher').click();
-    await expect.poll(() => visitor.locator('#kefu-widget .status').getAttribute('data-state')).toBe('online');
+    await expect
+      .poll(() => visitor.locator('#kefu-widget .status').getAttribute('data-state'))
+      .toBe('online');
 
     await say(visitor, 'Where is my order?');
     await bubble(visitor, 'bot', /order number/i).waitFor();
@@ -99,7 +108,9 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
     await visitor.locator('#kefu-widget .notice', { hasText: /Mei joined/ }).waitFor();
     expect(await visitor.locator('#kefu-widget .status').getAttribute('data-state')).toBe('agent');
 
-    await agent.locator('.composer textarea').fill("Hi, I'm Mei. Your parcel was left with the concierge.");
+    await agent
+      .locator('.composer textarea')
+      .fill("Hi, I'm Mei. Your parcel was left with the concierge.");
     await agent.locator('.composer textarea').press('Enter');
     await bubble(visitor, 'agent', /left with the concierge/).waitFor();
     await say(visitor, 'Thank you, found it!');
@@ -114,7 +125,9 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
     }
     await bubble(visitor, 'bot', /Order 20261203/).waitFor();
     await bubble(visitor, 'agent', /left with the concierge/).waitFor();
-    await expect.poll(() => visitor.locator('#kefu-widget .status').getAttribute('data-state')).toBe('agent');
+    await expect
+      .poll(() => visitor.locator('#kefu-widget .status').getAttribute('data-state'))
+      .toBe('agent');
     // Nothing shows twice after the replay.
     expect(await bubble(visitor, 'agent', /left with the concierge/).count()).toBe(1);
     expect(await bubble(visitor, 'visitor', 'Where is my order?').count()).toBe(1);
@@ -122,7 +135,12 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
 
   it('reconnects by itself after a server restart and sends what was typed meanwhile', async () => {
     const secret = 'browser-test-secret-0123456789';
-    const options = { pluginsDir: work.pluginsDir, rulesFile: work.rulesFile, watch: false, secret };
+    const options = {
+      pluginsDir: work.pluginsDir,
+      rulesFile: work.rulesFile,
+      watch: false,
+      secret,
+    };
     let first: RunningServer | undefined = await startTestServer(options);
     const page = await newPage();
 
@@ -135,7 +153,9 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
 
       await first.close();
       first = undefined;
-      await expect.poll(() => page.locator('#kefu-widget .status').getAttribute('data-state')).toBe('offline');
+      await expect
+        .poll(() => page.locator('#kefu-widget .status').getAttribute('data-state'))
+        .toBe('offline');
       await say(page, 'how do refunds work?');
       await page.locator('#kefu-widget .row.visitor.pending').waitFor();
       await page.screenshot({ path: join(ARTIFACTS, 'widget-offline.png') });

@@ -13,7 +13,10 @@ function memoryIo() {
   const err: string[] = [];
 
   return {
-    io: { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } },
+    io: {
+      stdout: { write: (s: string) => out.push(s) },
+      stderr: { write: (s: string) => err.push(s) },
+    },
     stdout: () => out.join(''),
     stderr: () => err.join(''),
   };

@@ -55,11 +55,18 @@ describe('loadConfig()', () => {
   it('reads a JSON config file named by KEFU_CONFIG', async () => {
     const file = join(dir, 'kefu.json');
 
-    await writeFile(file, JSON.stringify({ port: 0, watch: false, allowedOrigins: ['https://shop.example'] }));
+    await writeFile(
+      file,
+      JSON.stringify({ port: 0, watch: false, allowedOrigins: ['https://shop.example'] }),
+    );
 
     const config = loadConfig({ env: { KEFU_CONFIG: file } });
 
-    expect(config).toMatchObject({ port: 0, watch: false, allowedOrigins: ['https://shop.example'] });
+    expect(config).toMatchObject({
+      port: 0,
+      watch: false,
+      allowedOrigins: ['https://shop.example'],
+    });
   });
 
   it('turns string booleans from the environment into booleans', () => {
@@ -101,8 +108,12 @@ describe('loadConfig()', () => {
       await writeFile(unknown, 'prot: 8080\n');
       await writeFile(broken, 'port: [8080\n');
 
-      expect(codeOf(() => loadConfig({ argv: ['--config', unknown], env: {} }))).toBe('SERVER_CONFIG_INVALID');
-      expect(codeOf(() => loadConfig({ argv: ['--config', broken], env: {} }))).toBe('SERVER_CONFIG_INVALID');
+      expect(codeOf(() => loadConfig({ argv: ['--config', unknown], env: {} }))).toBe(
+        'SERVER_CONFIG_INVALID',
+      );
+      expect(codeOf(() => loadConfig({ argv: ['--config', broken], env: {} }))).toBe(
+        'SERVER_CONFIG_INVALID',
+      );
     });
   });
 });

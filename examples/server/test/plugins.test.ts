@@ -1,7 +1,10 @@
 import type { Plugin, SessionView, Turn } from '@kefu/core';
 import { silentLogger } from '@kefu/core';
 import { describe, expect, it } from 'vitest';
-import businessHours, { businessStatus, openingHoursFromEnv } from '../../plugins/business-hours.js';
+import businessHours, {
+  businessStatus,
+  openingHoursFromEnv,
+} from '../../plugins/business-hours.js';
 import orderStatus, { findOrderNumber } from '../../plugins/order-status.js';
 
 function session(fields: Partial<SessionView> = {}): SessionView {
@@ -60,7 +63,9 @@ describe('business-hours plugin', () => {
   });
 
   it('takes the zone and hours from the environment', () => {
-    expect(openingHoursFromEnv({ KEFU_TIMEZONE: 'Europe/Paris', KEFU_BUSINESS_HOURS: '08:30-17:00' })).toEqual({
+    expect(
+      openingHoursFromEnv({ KEFU_TIMEZONE: 'Europe/Paris', KEFU_BUSINESS_HOURS: '08:30-17:00' }),
+    ).toEqual({
       timeZone: 'Europe/Paris',
       opensAt: 8 * 60 + 30,
       closesAt: 17 * 60,
@@ -90,7 +95,10 @@ describe('order-status plugin', () => {
   it('claims a bare number only right after asking for one', () => {
     const asked = session({ lastIntent: 'order.status', slots: { awaitingOrderId: true } });
 
-    expect(orderStatus.detect!('12345678', asked, NLU)).toEqual({ score: 0.99, slots: { orderId: '12345678' } });
+    expect(orderStatus.detect!('12345678', asked, NLU)).toEqual({
+      score: 0.99,
+      slots: { orderId: '12345678' },
+    });
     expect(orderStatus.detect!('12345678', session(), NLU)).toBeNull();
     expect(orderStatus.detect!('my order 12345678', session(), NLU)).toMatchObject({
       slots: { orderId: '12345678' },
@@ -98,7 +106,9 @@ describe('order-status plugin', () => {
   });
 
   it('answers with the number and remembers it', async () => {
-    const reply = await orderStatus.handle(turn('12345678', { slots: { orderId: '12345678', lang: 'zh' } }));
+    const reply = await orderStatus.handle(
+      turn('12345678', { slots: { orderId: '12345678', lang: 'zh' } }),
+    );
 
     expect(reply).toMatchObject({ slots: { orderId: '12345678', awaitingOrderId: null } });
     expect(typeof reply === 'object' && reply.text).toMatch(/订单 12345678/);
@@ -117,7 +127,9 @@ describe('order-status plugin', () => {
 describe('handoff plugin', () => {
   it('asks for a handoff in the reply actions', async () => {
     expect(await handoff.handle(turn('转人工'))).toMatchObject({ actions: [{ type: 'handoff' }] });
-    expect(await handoff.handle(turn('agent please'))).toMatchObject({ text: expect.stringMatching(/human/) });
+    expect(await handoff.handle(turn('agent please'))).toMatchObject({
+      text: expect.stringMatching(/human/),
+    });
   });
 
   it('takes "yes" after the out-of-scope answer as a request for a human', () => {
@@ -135,8 +147,12 @@ describe('handoff plugin', () => {
 });
 
 describe('greeting plugin', () => {
-  it('greets in the visitor\'s language', async () => {
-    expect(await greeting.handle(turn('你好'))).toMatchObject({ text: expect.stringMatching(/您好/) });
-    expect(await greeting.handle(turn('hello'))).toMatchObject({ text: expect.stringMatching(/^Hi/) });
+  it("greets in the visitor's language", async () => {
+    expect(await greeting.handle(turn('你好'))).toMatchObject({
+      text: expect.stringMatching(/您好/),
+    });
+    expect(await greeting.handle(turn('hello'))).toMatchObject({
+      text: expect.stringMatching(/^Hi/),
+    });
   });
 });

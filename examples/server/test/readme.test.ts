@@ -26,8 +26,12 @@ async function sourceText(): Promise<string> {
 
 describe('examples/README.md', () => {
   it('lists exactly the error codes the server throws', async () => {
-    const thrown = new Set([...(await sourceText()).matchAll(/KefuError\(\s*'([A-Z_]+)'/g)].map((m) => m[1]));
-    const documented = new Set([...section('Error codes').matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]));
+    const thrown = new Set(
+      [...(await sourceText()).matchAll(/KefuError\(\s*'([A-Z_]+)'/g)].map((m) => m[1]),
+    );
+    const documented = new Set(
+      [...section('Error codes').matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]),
+    );
 
     expect([...documented].sort()).toEqual([...thrown].sort());
     for (const code of documented) expect(ERROR_CODES).toContain(code);

@@ -69,7 +69,9 @@ describe('example server', () => {
 
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/text\/plain/);
-      expect(body).toMatch(/kefu_plugin_info\{name="greeting",version="1\.0\.0",state="active"\} 1/);
+      expect(body).toMatch(
+        /kefu_plugin_info\{name="greeting",version="1\.0\.0",state="active"\} 1/,
+      );
       for (const name of [
         'kefu_turns_total',
         'kefu_turn_latency_seconds',
@@ -141,15 +143,22 @@ describe('example server', () => {
       expect(reply.intent).toBe('handoff.request');
       expect(reply.actions).toEqual([expect.objectContaining({ type: 'handoff' })]);
       await agent.next(
-        (f) => f.type === 'queue' && (f.sessions as { sessionId: string }[]).some((s) => s.sessionId === sessionId),
+        (f) =>
+          f.type === 'queue' &&
+          (f.sessions as { sessionId: string }[]).some((s) => s.sessionId === sessionId),
       );
 
       agent.send({ type: 'join', sessionId });
       await agent.next((f) => f.type === 'joined');
-      expect(await visitor.next((f) => f.type === 'agent.joined')).toMatchObject({ agent: { name: 'Mei' } });
+      expect(await visitor.next((f) => f.type === 'agent.joined')).toMatchObject({
+        agent: { name: 'Mei' },
+      });
 
       agent.send({ type: 'message', id: 'a1', sessionId, text: 'Hi, Mei here.' });
-      expect(await visitor.next((f) => f.type === 'message')).toMatchObject({ from: 'agent', text: 'Hi, Mei here.' });
+      expect(await visitor.next((f) => f.type === 'message')).toMatchObject({
+        from: 'agent',
+        text: 'Hi, Mei here.',
+      });
 
       agent.send({ type: 'leave', sessionId });
       await visitor.next((f) => f.type === 'agent.left');
@@ -161,7 +170,9 @@ describe('example server', () => {
       const agent = await TestClient.open(wsUrl);
 
       agent.send({ type: 'hello', role: 'agent', token: 'not-the-token', name: 'Eve' });
-      expect(await agent.next((f) => f.type === 'error')).toMatchObject({ code: 'TRANSPORT_WS_UNAUTHORIZED' });
+      expect(await agent.next((f) => f.type === 'error')).toMatchObject({
+        code: 'TRANSPORT_WS_UNAUTHORIZED',
+      });
       agent.close();
     });
   });
@@ -184,7 +195,7 @@ describe('example server', () => {
         file,
         source
           .replace("version: '1.0.0'", "version: '1.1.0'")
-          .replace("text: \"Hi! I'm the Kefu assistant.", 'text: "Hello from version 1.1!'),
+          .replace('text: "Hi! I\'m the Kefu assistant.', 'text: "Hello from version 1.1!'),
       );
       await loaded;
 
@@ -195,7 +206,9 @@ describe('example server', () => {
 
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
 
-      expect(metrics).toContain('kefu_plugin_info{name="greeting",version="1.1.0",state="active"} 1');
+      expect(metrics).toContain(
+        'kefu_plugin_info{name="greeting",version="1.1.0",state="active"} 1',
+      );
     });
   });
 });
