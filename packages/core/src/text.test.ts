@@ -25,3 +25,19 @@ describe('tokenize()', () => {
     expect(tokenize('!!! 😀 ，。')).toEqual([]);
   });
 });
+
+describe('tokenize() on ASCII text', () => {
+  it('gives the same tokens as on the general path', () => {
+    const ascii = tokenize("Where's my ORDER 12345, please?");
+    const general = tokenize("Where's my ORDER 12345, please? é").slice(0, -1);
+
+    expect(ascii).toEqual(general);
+    expect(ascii.map((t) => [t.stem, t.script])).toEqual([
+      ["where'", 'latin'],
+      ['my', 'latin'],
+      ['order', 'latin'],
+      ['12345', 'number'],
+      ['pleas', 'latin'],
+    ]);
+  });
+});

@@ -57,7 +57,15 @@ export function stemWord(word: string): string {
   if (stem !== undefined) return stem;
 
   stem = word.length <= 2 ? word : porter.stem(word);
-  if (stemCache.size >= STEM_CACHE_MAX) stemCache.clear();
+  if (stemCache.size >= STEM_CACHE_MAX) {
+    // Drop the oldest quarter (Maps iterate in insertion order) rather than
+    // everything, so the common words stay cached.
+    let drop = STEM_CACHE_MAX / 4;
+    for (const key of stemCache.keys()) {
+      stemCache.delete(key);
+      if (--drop === 0) break;
+    }
+  }
   stemCache.set(word, stem);
 
   return stem;
@@ -92,7 +100,19 @@ export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
 
   if (!NON_ASCII.test(text)) {
-    for (const m of text.matchAll(ASCII_WORD)) tokens.push(makeToken(m[0], m.index));
+    // ASCII needs no NFKC and has two scripts only.
+    ASCII_WORD.lastIndex = 0;
+    for (let m = ASCII_WORD.exec(text); m !== null; m = ASCII_WORD.exec(text)) {
+      const word = m[0].toLowerCase();
+      const isNumber = DIGITS.test(word);
+      tokens.push({
+        text: word,
+        stem: isNumber ? word : stemWord(word),
+        start: m.index,
+        end: m.index + word.length,
+        script: isNumber ? 'number' : 'latin',
+      });
+    }
     return tokens;
   }
 

@@ -1,6 +1,7 @@
-// An Aho-Corasick automaton over UTF-16 units. Transitions live in one Map
-// keyed by `state * 65536 + unit`: one object for the whole automaton keeps
-// memory and build time low with tens of thousands of patterns.
+// An Aho-Corasick automaton over UTF-16 units. While patterns are added,
+// transitions live in one Map keyed by `state * 65536 + unit`; `build()`
+// turns them into flat arrays (a dense table for the root, sorted child
+// lists for the other states), which are compact and fast to read.
 
 const UNITS = 65_536;
 
@@ -10,6 +11,10 @@ export class AhoCorasick {
   readonly #patterns: string[] = [];
   readonly #ids = new Map<string, number>();
   #fail: Int32Array = new Int32Array(1);
+  #first: Int32Array = new Int32Array(2);
+  #units: Uint16Array = new Uint16Array(0);
+  #targets: Int32Array = new Int32Array(0);
+  #root: Int32Array = new Int32Array(0);
   // Outputs of a state, its own and those reached through failure links.
   #out: (number[] | undefined)[] = [undefined];
   #states = 1;
@@ -53,34 +58,53 @@ export class AhoCorasick {
 
   /** Computes failure links; call once after the last `add()`. */
   build(): void {
-    const children = new Map<number, number[]>();
-    for (const [key, next] of this.#goto) {
-      const state = Math.floor(key / UNITS);
-      const list = children.get(state);
-      if (list === undefined) children.set(state, [key % UNITS, next]);
-      else list.push(key % UNITS, next);
+    // Children of each state in CSR form, sorted by unit, for a binary
+    // search; the root's children in a dense table, as most units of a
+    // message are read at the root.
+    const children: number[][] = Array.from({ length: this.#states }, () => []);
+    for (const [key, next] of this.#goto) children[Math.floor(key / UNITS)]?.push(key % UNITS, next);
+
+    const first = new Int32Array(this.#states + 1);
+    let edges = 0;
+    for (let s = 0; s < this.#states; s++) {
+      first[s] = edges;
+      edges += (children[s] as number[]).length / 2;
     }
+    first[this.#states] = edges;
+
+    const units = new Uint16Array(edges);
+    const targets = new Int32Array(edges);
+    for (let s = 0; s < this.#states; s++) {
+      const kids = children[s] as number[];
+      const order = Array.from({ length: kids.length / 2 }, (_, i) => i).sort((a, b) => (kids[2 * a] as number) - (kids[2 * b] as number));
+      order.forEach((k, i) => {
+        units[(first[s] as number) + i] = kids[2 * k] as number;
+        targets[(first[s] as number) + i] = kids[2 * k + 1] as number;
+      });
+    }
+    this.#first = first;
+    this.#units = units;
+    this.#targets = targets;
+    this.#root = new Int32Array(UNITS);
+    for (let e = 0; e < (first[1] as number); e++) this.#root[units[e] as number] = targets[e] as number;
+    this.#goto.clear();
 
     this.#fail = new Int32Array(this.#states);
     const queue: number[] = [];
-    const rootKids = children.get(0) ?? [];
-    for (let i = 1; i < rootKids.length; i += 2) queue.push(rootKids[i] as number);
+    for (let e = 0; e < (first[1] as number); e++) queue.push(targets[e] as number);
 
     for (let head = 0; head < queue.length; head++) {
       const state = queue[head] as number;
-      const kids = children.get(state);
-      if (kids === undefined) continue;
-
-      for (let i = 0; i < kids.length; i += 2) {
-        const unit = kids[i] as number;
-        const next = kids[i + 1] as number;
+      for (let e = first[state] as number; e < (first[state + 1] as number); e++) {
+        const unit = units[e] as number;
+        const next = targets[e] as number;
         let f = this.#fail[state] as number;
-        let target = this.#goto.get(f * UNITS + unit);
-        while (target === undefined && f !== 0) {
+        let target = this.#child(f, unit);
+        while (target < 0 && f !== 0) {
           f = this.#fail[f] as number;
-          target = this.#goto.get(f * UNITS + unit);
+          target = this.#child(f, unit);
         }
-        const link = target ?? 0;
+        const link = target < 0 ? 0 : target;
         this.#fail[next] = link;
 
         const inherited = this.#out[link];
@@ -94,11 +118,30 @@ export class AhoCorasick {
     this.#built = true;
   }
 
+  /** The child of `state` on `unit`, or -1. */
+  #child(state: number, unit: number): number {
+    if (state === 0) {
+      const next = this.#root[unit] as number;
+      return next === 0 ? -1 : next;
+    }
+
+    let lo = this.#first[state] as number;
+    let hi = (this.#first[state + 1] as number) - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const u = this.#units[mid] as number;
+      if (u === unit) return this.#targets[mid] as number;
+      if (u < unit) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
   /** The state after reading `unit` in `state`. */
   step(state: number, unit: number): number {
     for (;;) {
-      const next = this.#goto.get(state * UNITS + unit);
-      if (next !== undefined) return next;
+      const next = this.#child(state, unit);
+      if (next >= 0) return next;
       if (state === 0) return 0;
       state = this.#fail[state] as number;
     }

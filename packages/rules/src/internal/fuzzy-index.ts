@@ -28,23 +28,58 @@ function addDeletes(word: string, depth: number, into: Set<string>): void {
   }
 }
 
-const CACHE_MAX = 20_000;
+const CACHE_MAX = 50_000;
 const NO_HITS: readonly FuzzyHit[] = [];
+
+// Only the first PREFIX characters are indexed (SymSpell's prefix trick): an
+// edit past them is still caught when the full distance is checked, and long
+// words make far fewer deletion strings.
+const PREFIX = 7;
+
+/**
+ * A lower bound of the Damerau-Levenshtein distance: characters one string
+ * has more of than the other. An edit removes at most one such excess from
+ * each side (a transposition none), so the distance is at least the larger
+ * excess. It rejects most candidates before the real distance is computed.
+ */
+function excess(a: string, b: string, counts: Int32Array): number {
+  counts.fill(0);
+  for (let i = 0; i < a.length; i++) {
+    const k = a.charCodeAt(i) & 127;
+    counts[k] = (counts[k] as number) + 1;
+  }
+  for (let i = 0; i < b.length; i++) {
+    const k = b.charCodeAt(i) & 127;
+    counts[k] = (counts[k] as number) - 1;
+  }
+
+  let more = 0;
+  let fewer = 0;
+  for (let i = 0; i < 128; i++) {
+    const c = counts[i] as number;
+    if (c > 0) more += c;
+    else fewer -= c;
+  }
+  return Math.max(more, fewer);
+}
 
 /**
  * Typo-tolerant lookup of terms by their deletion neighbourhoods (the idea
  * behind SymSpell): each term is indexed under every string made by deleting
- * up to its edit budget of characters, and a word looks up its own
- * deletions. Two strings within k edits share a string reachable by at most
- * k deletions from each, so only real candidates are ever compared, whatever
- * the number of terms; each is then checked with natural's
- * Damerau-Levenshtein distance.
+ * up to its edit budget of characters from its first seven, and a word looks
+ * up its own deletions. Two strings within k edits share a string reachable
+ * by at most k deletions from each, so only real candidates are ever
+ * compared, whatever the number of terms; each is then checked with
+ * natural's Damerau-Levenshtein distance.
  */
 export class FuzzyIndex {
   readonly #deletes = new Map<string, number[]>();
   readonly #terms: string[] = [];
   readonly #budgets: number[] = [];
   readonly #cache = new Map<string, readonly FuzzyHit[]>();
+  readonly #counts = new Int32Array(128);
+  #seen = new Uint32Array(16);
+  #gen = 0;
   #deepest = 0;
 
   get size(): number {
@@ -58,8 +93,9 @@ export class FuzzyIndex {
     this.#budgets.push(budget);
     this.#deepest = Math.max(this.#deepest, budget);
 
-    const keys = new Set<string>([term]);
-    addDeletes(term, budget, keys);
+    const head = term.slice(0, PREFIX);
+    const keys = new Set<string>([head]);
+    addDeletes(head, budget, keys);
     for (const key of keys) {
       const list = this.#deletes.get(key);
       if (list === undefined) this.#deletes.set(key, [id]);
@@ -78,33 +114,47 @@ export class FuzzyIndex {
     if (cached !== undefined) return cached;
 
     const hits = this.#search(word);
-    if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
+    if (this.#cache.size >= CACHE_MAX) {
+      // Drop the oldest quarter: Maps iterate in insertion order.
+      let drop = CACHE_MAX / 4;
+      for (const key of this.#cache.keys()) {
+        this.#cache.delete(key);
+        if (--drop === 0) break;
+      }
+    }
     this.#cache.set(word, hits);
 
     return hits;
   }
 
   #search(word: string): readonly FuzzyHit[] {
+    if (this.#seen.length < this.#terms.length) this.#seen = new Uint32Array(this.#terms.length * 2);
+    this.#gen = (this.#gen + 1) >>> 0;
+    if (this.#gen === 0) {
+      this.#seen.fill(0);
+      this.#gen = 1;
+    }
+
     // A word needs as many deletions as the largest budget a term of a
     // length near its own could have.
     const depth = Math.min(this.#deepest, word.length + 2 >= 8 ? 2 : 1);
-    const keys = new Set<string>([word]);
-    addDeletes(word, depth, keys);
+    const head = word.slice(0, PREFIX);
+    const keys = new Set<string>([head]);
+    addDeletes(head, depth, keys);
 
     let hits: FuzzyHit[] | undefined;
-    let seen: Set<number> | undefined;
     for (const key of keys) {
       const ids = this.#deletes.get(key);
       if (ids === undefined) continue;
 
       for (const id of ids) {
-        seen ??= new Set();
-        if (seen.has(id)) continue;
-        seen.add(id);
+        if (this.#seen[id] === this.#gen) continue;
+        this.#seen[id] = this.#gen;
 
         const term = this.#terms[id] as string;
         const budget = this.#budgets[id] as number;
         if (Math.abs(term.length - word.length) > budget) continue;
+        if (excess(word, term, this.#counts) > budget) continue;
 
         const d = distance.DamerauLevenshteinDistance(word, term);
         if (d <= budget) (hits ??= []).push({ term: id, distance: d });

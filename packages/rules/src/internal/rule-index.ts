@@ -1,7 +1,7 @@
 import { tokenize } from '@kefu/core';
 import type { RuleCandidate, SessionView, Token } from '@kefu/core';
 import { AhoCorasick } from './aho-corasick.js';
-import type { CompiledRule, HitKind } from './compile-rule.js';
+import type { CompiledRule, HitKind, RegexSlot, TermSlot } from './compile-rule.js';
 import { LANG_BITS } from './compile-rule.js';
 import {
   CJK_CHAR,
@@ -31,27 +31,26 @@ export const SCORE = {
 
 interface TokenPosting {
   rule: number;
-  slot: number;
-  /** Stems after the first, for phrases; `null` for one-word terms. */
-  rest: string[] | null;
+  term: TermSlot;
+  /** Every stem of the term; one for a single word. */
+  stems: readonly string[];
+  /** Position in `stems` of the stem this posting is filed under (the rarest). */
+  at: number;
 }
 
 interface CharPosting {
   rule: number;
-  slot: number;
-  /** The term starts (ends) with a letter or digit: a word boundary is needed there. */
-  edgeStart: boolean;
-  edgeEnd: boolean;
+  term: TermSlot;
 }
 
-interface SlotRef {
+interface RuleRef {
   rule: number;
-  slot: number;
+  term: TermSlot;
 }
 
 interface RegexEntry {
   re: RegExp;
-  users: SlotRef[];
+  users: { rule: number; regex: RegexSlot }[];
 }
 
 /** What matched, for `why`, the score and the reply template. */
@@ -67,13 +66,24 @@ interface Hit {
 
 const blank = (m: string): string => ' '.repeat(m.length);
 
+/** Where a sequence of stems first occurs in `tokens`, as `[start, end]`. */
+function findStems(tokens: readonly Token[], stems: readonly string[]): [number, number] | undefined {
+  outer: for (let i = 0; i + stems.length <= tokens.length; i++) {
+    for (let k = 0; k < stems.length; k++) if ((tokens[i + k] as Token).stem !== stems[k]) continue outer;
+    return [(tokens[i] as Token).start, (tokens[i + stems.length - 1] as Token).end];
+  }
+  return undefined;
+}
+
 /**
  * The compiled form of a whole rule set: every term of every rule in one
  * index, so that matching costs what the message contains, not the number of
- * rules. Words go through a Map from stem to postings (phrases are checked
- * from their first word), CJK terms and regex prefilter literals through one
- * Aho-Corasick automaton, typos through a deletion-neighbourhood index, and
- * a regex runs only when its prefilter fires.
+ * rules. Words go through a Map from stem to postings, CJK terms and regex
+ * prefilter literals through one Aho-Corasick automaton, typos through a
+ * deletion-neighbourhood index, and a regex runs only when its prefilter
+ * fires. A phrase is filed under its rarest word and an `all` group under its
+ * rarest term (the others are checked only when it matched), so that common
+ * words do not drag in every rule that mentions them.
  */
 export class RuleIndex {
   readonly rules: readonly CompiledRule[];
@@ -81,8 +91,10 @@ export class RuleIndex {
   readonly #ac = new AhoCorasick();
   readonly #acTerms: (CharPosting[] | undefined)[] = [];
   readonly #acGates: (number[] | undefined)[] = [];
+  readonly #acEdges: Uint8Array;
+  readonly #termPattern = new Map<TermSlot, number>();
   readonly #fuzzy = new FuzzyIndex();
-  readonly #fuzzyUsers: SlotRef[][] = [];
+  readonly #fuzzyUsers: RuleRef[][] = [];
   readonly #regexes: RegexEntry[] = [];
   readonly #alwaysRegexes: number[] = [];
   readonly #digitRegexes: number[] = [];
@@ -94,21 +106,65 @@ export class RuleIndex {
   readonly #stamp: Uint32Array;
   readonly #allMask: Uint32Array;
   readonly #anyHit: Uint8Array;
-  readonly #hits: Hit[][];
+  // Hits of one call live in flat arrays, chained per rule from #firstHit:
+  // no object per hit, so nothing from a call outlives it in the young
+  // generation (objects kept in a long-lived array get promoted, then
+  // collected by the slow old-generation GC).
+  readonly #firstHit: Int32Array;
+  #hitSlot = new Int32Array(64);
+  #hitStart = new Int32Array(64);
+  #hitEnd = new Int32Array(64);
+  #hitDistance = new Int32Array(64);
+  #hitNext = new Int32Array(64);
+  #hitExec: (RegExpExecArray | undefined)[] = [];
+  #hitCount = 0;
   readonly #regexStamp: Uint32Array;
-  #touched: number[] = [];
+  readonly #patternStamp: Uint32Array;
+  readonly #patternStart: Int32Array;
+  readonly #patternEnd: Int32Array;
+  readonly #scores: Float64Array;
+  readonly #intentOf: Int32Array;
+  readonly #intentStamp: Uint32Array;
+  readonly #intentBest: Int32Array;
+  readonly #touched: Int32Array;
+  #touchedCount = 0;
   #wanted: number[] = [];
+  #tokens: Token[] = [];
   #offsets = new Int32Array(256);
 
   constructor(rules: readonly CompiledRule[]) {
     this.rules = rules;
     const regexIds = new Map<string, number>();
     const fuzzyIds = new Map<string, number>();
+    const edges: number[] = [];
+
+    // How many terms use each stem and each CJK term, to file phrases and
+    // `all` groups under their rarest part.
+    const frequency = new Map<string, number>();
+    for (const rule of rules) {
+      for (const t of rule.terms) {
+        for (const key of t.stems ?? [t.chars as string]) frequency.set(key, (frequency.get(key) ?? 0) + 1);
+      }
+    }
+    const rarity = (t: TermSlot): number =>
+      Math.min(...(t.stems ?? [t.chars as string]).map((k) => frequency.get(k) ?? 0));
 
     rules.forEach((rule, r) => {
+      let anchor: TermSlot | undefined;
       for (const t of rule.terms) {
-        if (t.chars !== undefined) this.#addChars(t.chars, { rule: r, slot: t.slot });
-        else if (t.stems !== undefined) this.#addWords(t.stems, { rule: r, slot: t.slot });
+        if (t.allBit !== 0 && (anchor === undefined || rarity(t) < rarity(anchor))) anchor = t;
+      }
+
+      for (const t of rule.terms) {
+        const indexed = t.allBit === 0 || t === anchor;
+        if (t.chars !== undefined) {
+          const id = this.#ac.add(t.chars);
+          this.#termPattern.set(t, id);
+          edges[id] = (isAlnumCode(t.chars.charCodeAt(0)) ? 1 : 0) | (isAlnumCode(t.chars.charCodeAt(t.chars.length - 1)) ? 2 : 0);
+          if (indexed) (this.#acTerms[id] ??= []).push({ rule: r, term: t });
+        } else if (t.stems !== undefined && indexed) {
+          this.#addWords(t, r, frequency);
+        }
 
         if (t.budget !== undefined && t.stems !== undefined) {
           const stem = t.stems[0] as string;
@@ -118,7 +174,7 @@ export class RuleIndex {
             fuzzyIds.set(stem, id);
             this.#fuzzyUsers.push([]);
           }
-          (this.#fuzzyUsers[id] as SlotRef[]).push({ rule: r, slot: t.slot });
+          (this.#fuzzyUsers[id] as RuleRef[]).push({ rule: r, term: t });
         }
       }
 
@@ -132,16 +188,31 @@ export class RuleIndex {
           else if (x.gate.kind === 'digit') this.#digitRegexes.push(id);
           else this.#addGate(x.gate.literal, id);
         }
-        (this.#regexes[id] as RegexEntry).users.push({ rule: r, slot: x.slot });
+        (this.#regexes[id] as RegexEntry).users.push({ rule: r, regex: x });
       }
     });
     this.#ac.build();
 
+    const patterns = this.#ac.size;
+    this.#acEdges = Uint8Array.from({ length: patterns }, (_, i) => edges[i] ?? 0);
+    const intents = new Map<string, number>();
+    this.#intentOf = Int32Array.from(rules, (rule) => {
+      let id = intents.get(rule.intent);
+      if (id === undefined) intents.set(rule.intent, (id = intents.size));
+      return id;
+    });
+    this.#intentStamp = new Uint32Array(intents.size);
+    this.#intentBest = new Int32Array(intents.size);
+    this.#scores = new Float64Array(rules.length);
     this.#stamp = new Uint32Array(rules.length);
     this.#allMask = new Uint32Array(rules.length);
     this.#anyHit = new Uint8Array(rules.length);
-    this.#hits = new Array<Hit[]>(rules.length);
+    this.#firstHit = new Int32Array(rules.length);
+    this.#touched = new Int32Array(rules.length);
     this.#regexStamp = new Uint32Array(this.#regexes.length);
+    this.#patternStamp = new Uint32Array(patterns);
+    this.#patternStart = new Int32Array(patterns);
+    this.#patternEnd = new Int32Array(patterns);
   }
 
   /** Figures for logs and the benchmark. */
@@ -156,22 +227,18 @@ export class RuleIndex {
     };
   }
 
-  #addWords(stems: string[], ref: SlotRef): void {
-    const first = stems[0] as string;
-    const posting: TokenPosting = { ...ref, rest: stems.length > 1 ? stems.slice(1) : null };
-    const list = this.#words.get(first);
-    if (list === undefined) this.#words.set(first, [posting]);
-    else list.push(posting);
-  }
+  #addWords(term: TermSlot, rule: number, frequency: Map<string, number>): void {
+    const stems = term.stems as string[];
+    let at = 0;
+    for (let k = 1; k < stems.length; k++) {
+      if ((frequency.get(stems[k] as string) ?? 0) < (frequency.get(stems[at] as string) ?? 0)) at = k;
+    }
 
-  #addChars(chars: string, ref: SlotRef): void {
-    const id = this.#ac.add(chars);
-    const posting: CharPosting = {
-      ...ref,
-      edgeStart: isAlnumCode(chars.charCodeAt(0)),
-      edgeEnd: isAlnumCode(chars.charCodeAt(chars.length - 1)),
-    };
-    (this.#acTerms[id] ??= []).push(posting);
+    const key = stems[at] as string;
+    const posting: TokenPosting = { rule, term, stems, at };
+    const list = this.#words.get(key);
+    if (list === undefined) this.#words.set(key, [posting]);
+    else list.push(posting);
   }
 
   #addGate(literal: string, regex: number): void {
@@ -188,9 +255,13 @@ export class RuleIndex {
     if (this.#gen === 0) {
       this.#stamp.fill(0);
       this.#regexStamp.fill(0);
+      this.#patternStamp.fill(0);
+      this.#intentStamp.fill(0);
       this.#gen = 1;
     }
-    this.#touched = [];
+    this.#touchedCount = 0;
+    this.#hitCount = 0;
+    this.#hitExec.length = 0;
     this.#wanted = [];
 
     const ascii = isAscii(text);
@@ -219,6 +290,7 @@ export class RuleIndex {
       if (t.script === 'latin') langs |= LANG_BITS.en;
     }
 
+    this.#tokens = tokens;
     this.#matchWords(tokens);
     if (this.#ac.size > 0 && (cjk || this.#hasGates)) this.#matchChars(text);
     this.#runRegexes(folded);
@@ -226,31 +298,77 @@ export class RuleIndex {
     return this.#rank(text, session, limit, Math.max(1, content), langs);
   }
 
-  #hit(rule: number, slot: number, start: number, end: number, distance: number, exec?: RegExpExecArray): void {
-    const hits = this.#stamp[rule] === this.#gen ? (this.#hits[rule] as Hit[]) : this.#touch(rule);
-    for (const h of hits) if (h.slot === slot) return;
+  #hit(rule: number, term: TermSlot, start: number, end: number, distance: number): void {
+    if (!this.#record(rule, term.slot, start, end, distance, undefined)) return;
 
-    const r = this.rules[rule] as CompiledRule;
-    const term = r.terms.find((t) => t.slot === slot);
-    if (term !== undefined) {
-      hits.push({ slot, kind: term.kind, term: term.term, start, end, distance, exec });
-      if (term.allBit !== 0) this.#allMask[rule] = ((this.#allMask[rule] as number) | term.allBit) >>> 0;
-      else this.#anyHit[rule] = 1;
-    } else {
-      const x = r.regexes.find((re) => re.slot === slot);
-      hits.push({ slot, kind: 'regex', term: x?.display ?? '', start, end, distance: 0, exec });
-      this.#anyHit[rule] = 1;
-    }
+    if (term.allBit !== 0) this.#allMask[rule] = ((this.#allMask[rule] as number) | term.allBit) >>> 0;
+    else this.#anyHit[rule] = 1;
   }
 
-  #touch(rule: number): Hit[] {
+  #hitRegex(rule: number, regex: RegexSlot, exec: RegExpExecArray, start: number, end: number): void {
+    if (this.#record(rule, regex.slot, start, end, 0, exec)) this.#anyHit[rule] = 1;
+  }
+
+  /** Records a hit of a rule's slot; false when that slot already hit. */
+  #record(rule: number, slot: number, start: number, end: number, distance: number, exec: RegExpExecArray | undefined): boolean {
+    if (this.#stamp[rule] !== this.#gen) {
+      this.#stamp[rule] = this.#gen;
+      this.#allMask[rule] = 0;
+      this.#anyHit[rule] = 0;
+      this.#firstHit[rule] = -1;
+      this.#touched[this.#touchedCount++] = rule;
+    } else {
+      for (let h = this.#firstHit[rule] as number; h >= 0; h = this.#hitNext[h] as number) {
+        if (this.#hitSlot[h] === slot) return false;
+      }
+    }
+
+    const h = this.#hitCount++;
+    if (h === this.#hitSlot.length) this.#growHits();
+    this.#hitSlot[h] = slot;
+    this.#hitStart[h] = start;
+    this.#hitEnd[h] = end;
+    this.#hitDistance[h] = distance;
+    this.#hitNext[h] = this.#firstHit[rule] as number;
+    this.#firstHit[rule] = h;
+    if (exec !== undefined) this.#hitExec[h] = exec;
+
+    return true;
+  }
+
+  #growHits(): void {
+    const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.#hitSlot = grow(this.#hitSlot);
+    this.#hitStart = grow(this.#hitStart);
+    this.#hitEnd = grow(this.#hitEnd);
+    this.#hitDistance = grow(this.#hitDistance);
+    this.#hitNext = grow(this.#hitNext);
+  }
+
+  /** The hits of a rule as objects, in the order they were found (for output). */
+  #hitsOf(r: number): Hit[] {
+    const rule = this.rules[r] as CompiledRule;
     const hits: Hit[] = [];
-    this.#stamp[rule] = this.#gen;
-    this.#allMask[rule] = 0;
-    this.#anyHit[rule] = 0;
-    this.#hits[rule] = hits;
-    this.#touched.push(rule);
-    return hits;
+
+    for (let h = this.#firstHit[r] as number; h >= 0; h = this.#hitNext[h] as number) {
+      const slot = this.#hitSlot[h] as number;
+      const term = rule.terms[slot];
+      const regex = term === undefined ? rule.regexes[slot - rule.terms.length] : undefined;
+      hits.push({
+        slot,
+        kind: term?.kind ?? 'regex',
+        term: term?.term ?? regex?.display ?? '',
+        start: this.#hitStart[h] as number,
+        end: this.#hitEnd[h] as number,
+        distance: this.#hitDistance[h] as number,
+        exec: this.#hitExec[h],
+      });
+    }
+    return hits.reverse();
   }
 
   #matchWords(tokens: Token[]): void {
@@ -262,8 +380,8 @@ export class RuleIndex {
         // Only words that matched nothing exactly are looked up for typos.
         if (this.#fuzzy.size > 0 && token.script === 'latin' && token.stem.length >= 4) {
           for (const f of this.#fuzzy.lookup(token.stem)) {
-            for (const u of this.#fuzzyUsers[f.term] as SlotRef[]) {
-              this.#hit(u.rule, u.slot, token.start, token.end, f.distance);
+            for (const u of this.#fuzzyUsers[f.term] as RuleRef[]) {
+              this.#hit(u.rule, u.term, token.start, token.end, f.distance);
             }
           }
         }
@@ -271,13 +389,17 @@ export class RuleIndex {
       }
 
       for (const p of postings) {
-        if (p.rest === null) {
-          this.#hit(p.rule, p.slot, token.start, token.end, 0);
+        if (p.stems.length === 1) {
+          this.#hit(p.rule, p.term, token.start, token.end, 0);
           continue;
         }
+        const first = i - p.at;
+        const last = first + p.stems.length - 1;
+        if (first < 0 || last >= tokens.length) continue;
+
         let k = 0;
-        while (k < p.rest.length && tokens[i + k + 1]?.stem === p.rest[k]) k++;
-        if (k === p.rest.length) this.#hit(p.rule, p.slot, token.start, (tokens[i + k] as Token).end, 0);
+        while (k < p.stems.length && (tokens[first + k] as Token).stem === p.stems[k]) k++;
+        if (k === p.stems.length) this.#hit(p.rule, p.term, (tokens[first] as Token).start, (tokens[last] as Token).end, 0);
       }
     }
   }
@@ -300,13 +422,38 @@ export class RuleIndex {
       for (const id of out) {
         const start = offsets[fed - ac.patternLength(id)] as number;
         for (const g of this.#acGates[id] ?? []) this.#wantRegex(g);
-        for (const p of this.#acTerms[id] ?? []) {
-          if (p.edgeStart && start > 0 && isAlnumCode(foldLowerCode(text.charCodeAt(start - 1)))) continue;
-          if (p.edgeEnd && i + 1 < text.length && isAlnumCode(foldLowerCode(text.charCodeAt(i + 1)))) continue;
-          this.#hit(p.rule, p.slot, start, i + 1, 0);
+
+        // A term with a Latin letter or digit at an edge needs a word boundary there.
+        const edges = this.#acEdges[id] as number;
+        if ((edges & 1) !== 0 && start > 0 && isAlnumCode(foldLowerCode(text.charCodeAt(start - 1)))) continue;
+        if ((edges & 2) !== 0 && i + 1 < text.length && isAlnumCode(foldLowerCode(text.charCodeAt(i + 1)))) continue;
+
+        if (this.#patternStamp[id] !== this.#gen) {
+          this.#patternStamp[id] = this.#gen;
+          this.#patternStart[id] = start;
+          this.#patternEnd[id] = i + 1;
         }
+        for (const p of this.#acTerms[id] ?? []) this.#hit(p.rule, p.term, start, i + 1, 0);
       }
     });
+  }
+
+  /** Checks the `all` terms that are not indexed; false when one is missing. */
+  #completeAll(r: number, rule: CompiledRule): boolean {
+    for (const t of rule.terms) {
+      if (t.allBit === 0 || ((this.#allMask[r] as number) & t.allBit) !== 0) continue;
+
+      const id = this.#termPattern.get(t);
+      if (id !== undefined) {
+        if (this.#patternStamp[id] !== this.#gen) return false;
+        this.#hit(r, t, this.#patternStart[id] as number, this.#patternEnd[id] as number, 0);
+        continue;
+      }
+      const span = findStems(this.#tokens, t.stems as string[]);
+      if (span === undefined) return false;
+      this.#hit(r, t, span[0], span[1], 0);
+    }
+    return true;
   }
 
   #wantRegex(id: number): void {
@@ -329,64 +476,110 @@ export class RuleIndex {
       if (m === null) continue;
 
       const [start, end] = m.indices?.[0] ?? [m.index, m.index + m[0].length];
-      for (const u of entry.users) this.#hit(u.rule, u.slot, start, end, 0, m);
+      for (const u of entry.users) this.#hitRegex(u.rule, u.regex, m, start, end);
     }
   }
 
-  #rank(text: string, session: SessionView | undefined, limit: number, content: number, langs: number): RuleCandidate[] {
-    const scored: { rule: number; score: number }[] = [];
+  /** True when rule `a` ranks before rule `b` (their scores given). */
+  #before(a: number, sa: number, b: number, sb: number): boolean {
+    if (sa !== sb) return sa > sb;
+    const pa = (this.rules[a] as CompiledRule).priority;
+    const pb = (this.rules[b] as CompiledRule).priority;
+    // Ties go to the higher priority, then to the rule declared first.
+    return pa !== pb ? pa > pb : a < b;
+  }
 
-    for (const r of this.#touched) {
+  #rank(text: string, session: SessionView | undefined, limit: number, content: number, langs: number): RuleCandidate[] {
+    const gen = this.#gen;
+    const winners: number[] = [];
+
+    // Keep the best rule of each intent, without sorting every match: with
+    // many rules on a common word, that sort would dominate.
+    for (let t = 0; t < this.#touchedCount; t++) {
+      const r = this.#touched[t] as number;
       const rule = this.rules[r] as CompiledRule;
-      if (rule.allFull !== 0 && this.#allMask[r] !== rule.allFull) continue;
       if (rule.hasAnyGroup && this.#anyHit[r] === 0) continue;
+      if (rule.allFull !== 0 && this.#allMask[r] !== rule.allFull && !this.#completeAll(r, rule)) continue;
       if (rule.langMask !== 0 && (rule.langMask & langs) === 0) continue;
 
       const context = contextOf(rule, session);
       if (context < 0) continue;
 
-      scored.push({ rule: r, score: this.#score(rule, this.#hits[r] as Hit[], content, context) });
+      const score = this.#score(r, rule, content, context);
+      this.#scores[r] = score;
+
+      const intent = this.#intentOf[r] as number;
+      if (this.#intentStamp[intent] !== gen) {
+        this.#intentStamp[intent] = gen;
+        this.#intentBest[intent] = winners.length;
+        winners.push(r);
+        continue;
+      }
+      const at = this.#intentBest[intent] as number;
+      const best = winners[at] as number;
+      if (this.#before(r, score, best, this.#scores[best] as number)) winners[at] = r;
     }
 
-    // Ties go to the higher priority, then to the rule declared first.
-    scored.sort(
-      (a, b) =>
-        b.score - a.score ||
-        (this.rules[b.rule] as CompiledRule).priority - (this.rules[a.rule] as CompiledRule).priority ||
-        a.rule - b.rule,
-    );
-
-    const out: RuleCandidate[] = [];
-    const intents = new Set<string>();
-    for (const s of scored) {
-      const rule = this.rules[s.rule] as CompiledRule;
-      if (intents.has(rule.intent)) continue;
-      intents.add(rule.intent);
-
-      const hits = this.#hits[s.rule] as Hit[];
-      const candidate: RuleCandidate = { intent: rule.intent, score: s.score, ruleId: rule.id, why: explain(text, hits, rule, session) };
-      if (rule.reply !== undefined) candidate.reply = renderTemplate(rule.reply, (ref) => resolveRef(ref, text, hits, session));
-      out.push(candidate);
-      if (out.length >= limit) break;
+    // The top `limit` winners, by insertion into a short sorted list.
+    const top: number[] = [];
+    for (const r of winners) {
+      const score = this.#scores[r] as number;
+      let i = top.length;
+      while (i > 0 && this.#before(r, score, top[i - 1] as number, this.#scores[top[i - 1] as number] as number)) i--;
+      if (i >= limit) continue;
+      top.splice(i, 0, r);
+      if (top.length > limit) top.pop();
     }
-    return out;
+
+    return top.map((r) => {
+      const rule = this.rules[r] as CompiledRule;
+      const hits = this.#hitsOf(r);
+      const candidate: RuleCandidate = {
+        intent: rule.intent,
+        score: this.#scores[r] as number,
+        ruleId: rule.id,
+        why: explain(text, hits, rule, session),
+      };
+      if (rule.reply !== undefined) {
+        candidate.reply = renderTemplate(rule.reply, (ref) => resolveRef(ref, text, hits, session));
+      }
+      return candidate;
+    });
   }
 
-  #score(rule: CompiledRule, hits: Hit[], content: number, context: number): number {
+  #score(r: number, rule: CompiledRule, content: number, context: number): number {
     let base = 0;
-    for (const h of hits) base = Math.max(base, SCORE.base[h.kind] - SCORE.perEdit * h.distance);
-
-    // Coverage is the union of the matched spans; two terms matching the
-    // same span (a keyword that is also a fuzzy term) count once.
-    const spans = hits.length === 1 ? hits : [...hits].sort((a, b) => a.start - b.start || b.end - a.end);
+    let count = 0;
     let covered = 0;
     let distinct = 0;
-    let reach = -1;
-    for (const h of spans) {
-      if (h.end <= reach) continue;
-      covered += h.end - Math.max(h.start, reach);
-      reach = h.end;
-      distinct++;
+
+    for (let h = this.#firstHit[r] as number; h >= 0; h = this.#hitNext[h] as number) {
+      const slot = this.#hitSlot[h] as number;
+      const kind = rule.terms[slot]?.kind ?? 'regex';
+      base = Math.max(base, SCORE.base[kind] - SCORE.perEdit * (this.#hitDistance[h] as number));
+      count++;
+    }
+
+    if (count === 1) {
+      const h = this.#firstHit[r] as number;
+      covered = (this.#hitEnd[h] as number) - (this.#hitStart[h] as number);
+      distinct = 1;
+    } else {
+      // Coverage is the union of the matched spans; two terms matching the
+      // same span (a keyword that is also a fuzzy term) count once.
+      const ids: number[] = [];
+      for (let h = this.#firstHit[r] as number; h >= 0; h = this.#hitNext[h] as number) ids.push(h);
+      const start = this.#hitStart;
+      const end = this.#hitEnd;
+      ids.sort((a, b) => (start[a] as number) - (start[b] as number) || (end[b] as number) - (end[a] as number));
+
+      let reach = -1;
+      for (const h of ids) {
+        if ((end[h] as number) <= reach) continue;
+        covered += (end[h] as number) - Math.max(start[h] as number, reach);
+        reach = end[h] as number;
+        distinct++;
+      }
     }
 
     const coverage = Math.min(1, covered / content);
