@@ -222,6 +222,19 @@ describe('HttpNlu', () => {
       });
     });
 
+    it('stops reading a streamed answer of undeclared length once it exceeds maxResponseBytes', async () => {
+      handler = (_, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`{"pad": "${'x'.repeat(1_500)}`);
+        res.write('x'.repeat(1_500));
+        held.push(res);
+      };
+
+      await expect(rasa({ maxResponseBytes: 2_048 }).classify('refund')).rejects.toMatchObject({
+        code: 'INTENTS_REMOTE_MALFORMED',
+      });
+    });
+
     it('treats an untrained top intent by the unknownIntent policy and drops untrained runners-up', async () => {
       handler = (_, res) => json(res, 200, rasaAnswer([['chitchat', 0.6], ['refund', 0.3], ['weather', 0.1]]));
       const strict = rasa();
