@@ -66,6 +66,8 @@ export class ClassicNlu implements NluProvider {
   private queue: Promise<unknown> = Promise.resolve();
   private last: ClassicTrainInfo | undefined;
   private z = new Float32Array(0);
+  /** The last calibration's per-example acceptance scores, kept for tuning scripts. */
+  private heldOutAccept: Float64Array | undefined;
 
   /** @throws KefuError `INTENTS_OPTIONS_INVALID` when an option is out of range. */
   constructor(options: ClassicNluOptions = {}) {
@@ -316,7 +318,7 @@ export class ClassicNlu implements NluProvider {
       // scores close to uniform) is out of scope even when the held-out
       // examples were all confident, as happens with tiny data sets.
       const inScope = oosIndex >= 0 ? classes - 1 : classes;
-      threshold = Math.max(threshold, Math.min(0.6, 2 / Math.max(1, inScope)));
+      threshold = Math.max(threshold, chanceFloor(inScope));
     }
 
     const linear = await trainSoftmax(xs, ys, features.dim, classes, params);
@@ -359,13 +361,10 @@ export class ClassicNlu implements NluProvider {
       folds.forEach((fold, i) => (fold === f ? testIdx : trainIdx).push(i));
       if (testIdx.length === 0) continue;
 
-      const m = await trainSoftmax(
-        trainIdx.map((i) => xs[i]!),
-        Int32Array.from(trainIdx, (i) => ys[i]!),
-        this.options.dim,
-        classes,
-        params,
-      );
+      const foldXs = trainIdx.map((i) => xs[i]!);
+      const foldYs = Int32Array.from(trainIdx, (i) => ys[i]!);
+      const m = await trainSoftmax(foldXs, foldYs, this.options.dim, classes, params);
+
       for (const i of testIdx) {
         logits(m, xs[i]!, z);
         heldIdx.push(i);
@@ -388,8 +387,18 @@ export class ClassicNlu implements NluProvider {
       accept.push(best === oosIndex ? 0 : p[best]!);
     }
 
-    return { temperature, threshold: thresholdForRejectRate(Float64Array.from(accept), this.options.rejectRate) };
+    this.heldOutAccept = Float64Array.from(accept);
+
+    return { temperature, threshold: thresholdForRejectRate(this.heldOutAccept, this.options.rejectRate) };
   }
+}
+
+/**
+ * The lowest threshold allowed: a little above the score every intent gets
+ * when nothing in the text was seen in training.
+ */
+export function chanceFloor(inScopeIntents: number): number {
+  return Math.min(0.55, 1.3 / Math.max(1, inScopeIntents));
 }
 
 /** Indices of the `k` largest values of `p`, largest first. */

@@ -33,15 +33,9 @@ const SEED_SHAPE = 0x1b873593;
 /** FNV-1a over `s[start, end)`, followed by a final avalanche step. */
 function hashRange(s: string, start: number, end: number, seed: number): number {
   let h = seed;
-  for (let i = start; i < end; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
 
-  return h >>> 0;
+  return finish(h);
 }
 
 function combine(a: number, b: number): number {
@@ -49,6 +43,48 @@ function combine(a: number, b: number): number {
   h ^= h >>> 15;
 
   return h >>> 0;
+}
+
+/** Hash-bucket counts of one text, kept in dense scratch arrays while it is processed. */
+class Block {
+  tf: Float32Array;
+  list = new Int32Array(64);
+  n = 0;
+
+  constructor(dim: number) {
+    this.tf = new Float32Array(dim);
+  }
+
+  add(bucket: number): void {
+    if (this.tf[bucket] === 0) {
+      if (this.n === this.list.length) {
+        const grown = new Int32Array(this.n * 2);
+        grown.set(this.list);
+        this.list = grown;
+      }
+      this.list[this.n++] = bucket;
+    }
+    this.tf[bucket]! += 1;
+  }
+
+  load(counts: SparseCounts): void {
+    for (let i = 0; i < counts.idx.length; i++) {
+      for (let t = 0; t < counts.tf[i]!; t++) this.add(counts.idx[i]!);
+    }
+  }
+
+  snapshot(): SparseCounts {
+    const idx = this.list.slice(0, this.n);
+    const tf = new Float32Array(this.n);
+    for (let i = 0; i < this.n; i++) tf[i] = this.tf[idx[i]!]!;
+
+    return { idx, tf };
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.n; i++) this.tf[this.list[i]!] = 0;
+    this.n = 0;
+  }
 }
 
 /**
@@ -61,21 +97,30 @@ export class Featurizer {
   /** Inverse document frequency per bucket; 1 until {@link fitIdf} runs. */
   idf: Float32Array;
   private readonly mask: number;
-  private word: number[] = [];
-  private char: number[] = [];
+  private readonly word: Block;
+  private readonly char: Block;
+  private readonly acc: Float64Array;
+  private touched = new Int32Array(128);
 
   constructor(config: FeatureConfig, idf?: Float32Array) {
     this.config = config;
     this.mask = config.dim - 1;
     this.idf = idf ?? new Float32Array(config.dim).fill(1);
+    this.word = new Block(config.dim);
+    this.char = new Block(config.dim);
+    this.acc = new Float64Array(config.dim);
   }
 
   /** Learns IDF weights from the training texts' raw features. */
   fitIdf(raw: readonly RawFeatures[]): void {
     const df = new Float32Array(this.config.dim);
+    const seen = new Uint8Array(this.config.dim);
     for (const r of raw) {
-      for (const i of r.word.idx) df[i]! += 1;
-      for (const i of r.char.idx) df[i]! += 1;
+      // A bucket in both blocks of one text counts once.
+      for (const i of r.word.idx) seen[i] = 1;
+      for (const i of r.char.idx) seen[i] = 1;
+      for (const i of r.word.idx) if (seen[i] === 1) (df[i]! += 1), (seen[i] = 0);
+      for (const i of r.char.idx) if (seen[i] === 1) (df[i]! += 1), (seen[i] = 0);
     }
 
     const n = raw.length;
@@ -84,115 +129,133 @@ export class Featurizer {
 
   /** Extracts the bucket counts of `text`, before weighting. */
   extract(text: string): RawFeatures {
-    const norm = normalizeText(text);
-    const tokens = tokenize(norm);
-    const { charMin, charMax, hanMin, hanMax } = this.config;
-    const word = this.word;
-    const char = this.char;
-    word.length = 0;
-    char.length = 0;
+    this.collect(text);
+    const raw = { word: this.word.snapshot(), char: this.char.snapshot() };
+    this.word.clear();
+    this.char.clear();
 
-    let prev = hashRange('^', 0, 1, SEED_WORD);
-    for (const t of tokens) {
-      const w = t.script === 'number' ? hashRange('#', 0, 1, SEED_SHAPE) : hashRange(t.stem, 0, t.stem.length, SEED_WORD);
-      word.push(w);
-      word.push(combine(prev, w) ^ SEED_BIGRAM);
-      prev = w;
-
-      if (t.script === 'latin') {
-        const s = `<${t.text}>`;
-        for (let n = charMin; n <= charMax; n++) {
-          for (let i = 0; i + n <= s.length; i++) char.push(hashRange(s, i, i + n, SEED_CHAR));
-        }
-      }
-    }
-    if (tokens.length > 0) word.push(combine(prev, hashRange('$', 0, 1, SEED_WORD)) ^ SEED_BIGRAM);
-
-    for (const m of norm.matchAll(HAN_RUN)) {
-      const run = m[0];
-      for (let n = hanMin; n <= hanMax; n++) {
-        for (let i = 0; i + n <= run.length; i++) char.push(hashRange(run, i, i + n, SEED_HAN));
-      }
-    }
-
-    return { word: this.count(word), char: this.count(char) };
+    return raw;
   }
 
   /** Weights raw counts: sublinear TF times IDF, each block L2-normalised, then the whole. */
   weigh(raw: RawFeatures): SparseVector {
-    const { word, char } = raw;
-    const idx = new Int32Array(word.idx.length + char.idx.length);
-    const val = new Float32Array(idx.length);
-    const wn = this.blockNorm(word);
-    const cn = this.blockNorm(char);
+    this.word.load(raw.word);
+    this.char.load(raw.char);
+
+    return this.weighScratch();
+  }
+
+  /** {@link extract} then {@link weigh}, without the intermediate arrays. */
+  vectorize(text: string): SparseVector {
+    this.collect(text);
+
+    return this.weighScratch();
+  }
+
+  private collect(text: string): void {
+    const norm = normalizeText(text);
+    const tokens = tokenize(norm);
+    const { charMin, charMax, hanMin, hanMax } = this.config;
+    const { word, char, mask } = this;
+
+    let prev = hashRange('^', 0, 1, SEED_WORD);
+    for (const t of tokens) {
+      const w = t.script === 'number' ? NUMBER_HASH : hashRange(t.stem, 0, t.stem.length, SEED_WORD);
+      word.add(w & mask);
+      word.add((combine(prev, w) ^ SEED_BIGRAM) & mask);
+      prev = w;
+
+      if (t.script === 'latin') addCharNgrams(char, mask, t.text, charMin, charMax);
+    }
+    if (tokens.length > 0) word.add((combine(prev, END_HASH) ^ SEED_BIGRAM) & mask);
+
+    for (const m of norm.matchAll(HAN_RUN)) {
+      const run = m[0];
+      for (let i = 0; i < run.length; i++) {
+        let h = SEED_HAN;
+        for (let n = 1; n <= hanMax && i + n <= run.length; n++) {
+          h = Math.imul(h ^ run.charCodeAt(i + n - 1), FNV_PRIME);
+          if (n >= hanMin) char.add(finish(h) & mask);
+        }
+      }
+    }
+  }
+
+  private weighScratch(): SparseVector {
+    const { word, char, acc, idf } = this;
+    const wn = blockNorm(word, idf);
+    const cn = blockNorm(char, idf);
     const ww = wn > 0 ? this.config.wordWeight / wn : 0;
     const cw = cn > 0 ? 1 / cn : 0;
 
-    // Merge the two sorted blocks so that equal buckets add up.
-    let i = 0;
-    let j = 0;
+    if (this.touched.length < word.n + char.n) this.touched = new Int32Array((word.n + char.n) * 2);
+    const touched = this.touched;
     let k = 0;
-    while (i < word.idx.length || j < char.idx.length) {
-      const a = i < word.idx.length ? word.idx[i]! : Infinity;
-      const b = j < char.idx.length ? char.idx[j]! : Infinity;
-      if (a <= b) {
-        idx[k] = a;
-        val[k] = (1 + Math.log(word.tf[i]!)) * this.idf[a]! * ww;
-        i++;
-        if (a === b) {
-          val[k]! += (1 + Math.log(char.tf[j]!)) * this.idf[b]! * cw;
-          j++;
-        }
-      } else {
-        idx[k] = b;
-        val[k] = (1 + Math.log(char.tf[j]!)) * this.idf[b]! * cw;
-        j++;
+    for (const [block, scale] of [
+      [word, ww],
+      [char, cw],
+    ] as const) {
+      for (let i = 0; i < block.n; i++) {
+        const b = block.list[i]!;
+        if (acc[b] === 0) touched[k++] = b;
+        acc[b]! += (1 + Math.log(block.tf[b]!)) * idf[b]! * scale;
       }
-      k++;
     }
 
     let norm = 0;
-    for (let m = 0; m < k; m++) norm += val[m]! * val[m]!;
-    norm = Math.sqrt(norm);
-    if (norm > 0) for (let m = 0; m < k; m++) val[m]! /= norm;
+    for (let i = 0; i < k; i++) norm += acc[touched[i]!]! ** 2;
+    norm = norm > 0 ? 1 / Math.sqrt(norm) : 0;
 
-    return { idx: idx.slice(0, k), val: val.slice(0, k) };
-  }
-
-  /** {@link extract} then {@link weigh}. */
-  vectorize(text: string): SparseVector {
-    return this.weigh(this.extract(text));
-  }
-
-  private blockNorm(block: SparseCounts): number {
-    let s = 0;
-    for (let i = 0; i < block.idx.length; i++) {
-      const v = (1 + Math.log(block.tf[i]!)) * this.idf[block.idx[i]!]!;
-      s += v * v;
+    const idx = touched.slice(0, k);
+    const val = new Float32Array(k);
+    for (let i = 0; i < k; i++) {
+      val[i] = acc[idx[i]!]! * norm;
+      acc[idx[i]!] = 0;
     }
+    word.clear();
+    char.clear();
 
-    return Math.sqrt(s);
+    return { idx, val };
   }
+}
 
-  private count(hashes: number[]): SparseCounts {
-    const buckets = new Int32Array(hashes.length);
-    for (let i = 0; i < hashes.length; i++) buckets[i] = hashes[i]! & this.mask;
-    buckets.sort();
+const FNV_PRIME = 0x01000193;
+const NUMBER_HASH = hashRange('#', 0, 1, SEED_SHAPE);
+const END_HASH = hashRange('$', 0, 1, SEED_WORD);
 
-    const idx = new Int32Array(buckets.length);
-    const tf = new Float32Array(buckets.length);
-    let k = -1;
-    for (let i = 0; i < buckets.length; i++) {
-      if (k >= 0 && idx[k] === buckets[i]) tf[k]! += 1;
-      else {
-        k++;
-        idx[k] = buckets[i]!;
-        tf[k] = 1;
-      }
+function finish(h: number): number {
+  let x = h ^ (h >>> 16);
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+
+  return x >>> 0;
+}
+
+/**
+ * Adds the n-grams of `<word>` (with boundary marks), hashed incrementally:
+ * the FNV state after n characters is the prefix of the state after n + 1.
+ */
+function addCharNgrams(block: Block, mask: number, word: string, min: number, max: number): void {
+  const len = word.length + 2;
+  const code = (i: number): number => (i === 0 ? 60 : i === len - 1 ? 62 : word.charCodeAt(i - 1));
+  for (let i = 0; i < len; i++) {
+    let h = SEED_CHAR;
+    for (let n = 1; n <= max && i + n <= len; n++) {
+      h = Math.imul(h ^ code(i + n - 1), FNV_PRIME);
+      if (n >= min) block.add(finish(h) & mask);
     }
-
-    return { idx: idx.slice(0, k + 1), tf: tf.slice(0, k + 1) };
   }
+}
+
+function blockNorm(block: Block, idf: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < block.n; i++) {
+    const b = block.list[i]!;
+    const v = (1 + Math.log(block.tf[b]!)) * idf[b]!;
+    s += v * v;
+  }
+
+  return Math.sqrt(s);
 }
 
 /** Bucket counts of one block of features. */

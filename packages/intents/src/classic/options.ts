@@ -27,17 +27,17 @@ export const classicNluOptionsSchema = z
     hanNgrams: z.tuple([z.number().int().min(1).max(6), z.number().int().min(1).max(6)]).default([1, 3]),
     /** Weight of the word block against the character block. */
     wordWeight: z.number().positive().max(100).default(3),
-    epochs: z.number().int().min(1).max(200).default(8),
+    epochs: z.number().int().min(1).max(200).default(12),
     learningRate: z.number().positive().max(10).default(0.5),
     l2: z.number().min(0).max(1).default(3e-5),
-    dropout: z.number().min(0).max(0.9).default(0.5),
+    dropout: z.number().min(0).max(0.9).default(0.6),
     seed: z.number().int().default(1),
     /**
      * The share of in-scope held-out examples the calibrated threshold may
      * send to `oos`. Higher catches more out-of-scope text and loses more
      * in-scope answers.
      */
-    rejectRate: z.number().min(0).max(0.5).default(0.02),
+    rejectRate: z.number().min(0).max(0.5).default(0.01),
     /** A fixed confidence threshold; skips calibration of the threshold when set. */
     threshold: z.number().min(0).max(1).optional(),
     /** The intent name that means out of scope. */

@@ -42,21 +42,52 @@ export function makeRandom(seed: number): () => number {
   };
 }
 
-/** Writes the raw class scores of `x` into `out`. */
-export function logits(model: LinearModel, x: SparseVector, out: Float32Array): void {
-  const { classes: c, weights: w } = model;
-  out.set(model.bias);
-  for (let k = 0; k < x.idx.length; k++) {
-    const v = x.val[k]!;
-    const base = x.idx[k]! * c;
-    for (let j = 0; j < c; j++) out[j]! += v * w[base + j]!;
+/**
+ * Adds `sum of v[k] * row k` to `out`, where row k starts at `idx[k] * c` in
+ * `w`. Four rows go through the class loop together: each pass then loads
+ * and stores `out` a quarter as often, which roughly halves the time.
+ */
+function accumulate(
+  w: Float32Array | Int8Array,
+  c: number,
+  idx: Int32Array,
+  val: Float32Array | Float64Array,
+  n: number,
+  out: Float32Array,
+): void {
+  let k = 0;
+  for (; k + 3 < n; k += 4) {
+    const v0 = val[k]!;
+    const v1 = val[k + 1]!;
+    const v2 = val[k + 2]!;
+    const v3 = val[k + 3]!;
+    const b0 = idx[k]! * c;
+    const b1 = idx[k + 1]! * c;
+    const b2 = idx[k + 2]! * c;
+    const b3 = idx[k + 3]! * c;
+    for (let j = 0; j < c; j++) {
+      out[j]! += v0 * w[b0 + j]! + v1 * w[b1 + j]! + v2 * w[b2 + j]! + v3 * w[b3 + j]!;
+    }
+  }
+  for (; k < n; k++) {
+    const v = val[k]!;
+    const b = idx[k]! * c;
+    for (let j = 0; j < c; j++) out[j]! += v * w[b + j]!;
   }
 }
+
+/** Writes the raw class scores of `x` into `out`. */
+export function logits(model: LinearModel, x: SparseVector, out: Float32Array): void {
+  out.set(model.bias);
+  accumulate(model.weights, model.classes, x.idx, x.val, x.idx.length, out);
+}
+
+let scaled = new Float64Array(256);
 
 /**
  * Writes the class scores of `x` into `out` from 8-bit weights with one
  * scale per feature row. Reading a quarter of the bytes keeps more of the
- * weight matrix in cache, which is what bounds classification speed.
+ * weight matrix in cache.
  */
 export function logitsQuantized(
   quantized: Int8Array,
@@ -65,15 +96,11 @@ export function logitsQuantized(
   x: SparseVector,
   out: Float32Array,
 ): void {
-  const c = bias.length;
+  const n = x.idx.length;
+  if (scaled.length < n) scaled = new Float64Array(n * 2);
+  for (let k = 0; k < n; k++) scaled[k] = x.val[k]! * scales[x.idx[k]!]!;
   out.set(bias);
-  for (let k = 0; k < x.idx.length; k++) {
-    const f = x.idx[k]!;
-    const v = x.val[k]! * scales[f]!;
-    if (v === 0) continue;
-    const base = f * c;
-    for (let j = 0; j < c; j++) out[j]! += v * quantized[base + j]!;
-  }
+  accumulate(quantized, bias.length, x.idx, scaled, n, out);
 }
 
 /** Softmax of `z / temperature` in place. */
@@ -203,3 +230,4 @@ export async function trainSoftmax(
 
   return model;
 }
+
