@@ -204,6 +204,9 @@ export class Dispatcher {
       if (guard.canClassify) {
         try {
           intents = await guard.fire(text, session);
+
+          if (!Array.isArray(intents)) throw new TypeError('the NLU provider answered without a list of intents');
+
           source = 'nlu';
         } catch (cause) {
           isFallback = true;
@@ -295,11 +298,42 @@ export class Dispatcher {
       if (emitter.listenerCount('reply.out') > 0) emitter.emit('reply.out', { sessionId, traceId, reply });
 
       return reply;
+    } catch (error) {
+      return this.#failed(error, sessionId, text, traceId, startedAt);
     } finally {
       if (registry !== undefined) o.host.release(registry);
 
       o.onTurnEnd(sessionId);
     }
+  }
+
+  /**
+   * The last resort when a turn breaks in a way nothing above caught (a
+   * provider or matcher answering with a malformed list, say): the visitor
+   * gets the out-of-scope text, the host an `error` event, and the session
+   * is left as it was.
+   */
+  #failed(error: unknown, sessionId: string, text: string, traceId: string, startedAt: number): Reply {
+    const o = this.#o;
+    const texts = o.outOfScopeReply;
+
+    o.stats.errors++;
+    o.logger.error({ err: error, sessionId, traceId }, 'turn failed, answering out of scope');
+    o.emitter.emit('error', { error, sessionId, traceId });
+
+    return {
+      sessionId,
+      traceId,
+      intent: OOS,
+      score: 0,
+      source: 'fallback',
+      plugin: null,
+      text: hasCjk(text) ? texts.zh : texts.en,
+      actions: [],
+      latencyMs: performance.now() - startedAt,
+      reason: 'out_of_scope',
+      candidates: [],
+    };
   }
 
   #fallback(sessionId: string, traceId: string, why: { reason: FallbackReason; error: KefuError }): void {

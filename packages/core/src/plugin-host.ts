@@ -260,7 +260,12 @@ export class PluginHost {
       const hash = createHash('sha1').update(source).digest('hex');
       const current = record.name === undefined ? undefined : this.#active.get(record.name);
 
+      // Editors often fire several events for one save, or save a file back
+      // to what is loaded: nothing to reload then, and no error left over.
       if (!force && current !== undefined && current.file === file && current.hash === hash) {
+        record.error = undefined;
+        record.failedName = undefined;
+
         return this.#info(current);
       }
 

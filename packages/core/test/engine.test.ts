@@ -204,6 +204,28 @@ describe('engine.handle()', () => {
     expect(engine.stats().fallbacks.error).toBe(2);
   });
 
+  it('answers out of scope with an error event when the rules answer with garbage', async () => {
+    const engine = await engineWith({ rules: { match: () => [null] as never } });
+    const error = nextEvent(engine, 'error');
+    const reply = await engine.handle({ sessionId: 's1', text: 'hello' });
+
+    expect(reply).toMatchObject({ intent: 'oos', reason: 'out_of_scope', plugin: null });
+    expect((await error).traceId).toBe(reply.traceId);
+    expect(await engine.getSession('s1')).toMatchObject({ turns: 0 });
+  });
+
+  it('falls back to the rules when the NLU answers without a list', async () => {
+    const nlu = new TableNlu({ hello: 'nonsense' as never });
+    const engine = await engineWith({ nlu: { provider: nlu } });
+
+    await engine.ready();
+
+    const fallback = nextEvent(engine, 'nlu.fallback');
+
+    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({ intent: 'greet', source: 'rules' });
+    expect(isKefuError((await fallback).error, 'CORE_NLP_FAILED')).toBe(true);
+  });
+
   describe('a failing plugin', () => {
     it.each([
       ['throws', 'CORE_PLUGIN_FAILED'],

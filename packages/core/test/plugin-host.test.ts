@@ -286,6 +286,21 @@ export default definePlugin({
       expect(await engine.handle({ sessionId: 's', text: 'hi' })).toMatchObject({ text: 'v1.1.0' });
     });
 
+    it('clears the error when a broken file is saved back to the serving version', async () => {
+      await dir.write('greet.js', greet('1.0.0'));
+
+      const engine = await engineWith({ plugins: { dir: dir.dir, watch: true, debounceMs: 20 } });
+      const failed = nextEvent(engine, 'plugin.failed');
+
+      await dir.write('greet.js', 'export default {');
+      await failed;
+      expect(engine.plugins.list()[0]?.error).toEqual(expect.any(String));
+
+      await dir.write('greet.js', greet('1.0.0'));
+      await expect.poll(() => engine.plugins.list()[0]?.error, { timeout: 2_000 }).toBeUndefined();
+      expect(engine.plugins.list()).toEqual([expect.objectContaining({ version: '1.0.0', state: 'active' })]);
+    });
+
     it('unloads the plugin of a deleted file', async () => {
       await dir.write('greet.js', greet('1.0.0'));
 
