@@ -153,6 +153,21 @@ describe('EmbeddingNlu', () => {
     await centroid.close();
   });
 
+  it.each(['knn', 'centroid'] as const)(
+    'calibrates the threshold on the training data with threshold "auto" (%s)',
+    async (classifier) => {
+      const auto = nlu({ threshold: 'auto', classifier });
+      await auto.train(TRAINING);
+
+      expect(auto.threshold).toBeGreaterThan(0);
+      expect(auto.threshold).toBeLessThan(1);
+      expect((await auto.classify('track my parcel please'))[0]?.intent).toBe('track_order');
+      expect((await auto.classify('退钱'))[0]?.intent).toBe('zh_refund');
+      expect((await auto.classify('xylophone quasar zebra'))[0]?.intent).toBe('oos');
+      await auto.close();
+    },
+  );
+
   it('fails with INTENTS_NOT_TRAINED before train()', async () => {
     await expect(nlu().classify('hello')).rejects.toMatchObject({ code: 'INTENTS_NOT_TRAINED' });
   });
@@ -168,6 +183,7 @@ describe('EmbeddingNlu', () => {
     ['zero workers', { workers: 0 }],
     ['a model id that climbs out of the folder', { model: '../etc' }],
     ['a threshold above 1', { threshold: 1.5 }],
+    ['a threshold that is neither a number nor auto', { threshold: 'high' }],
     ['an unknown classifier', { classifier: 'svm' }],
     ['an unknown option', { device: 'gpu' }],
   ])('rejects %s with INTENTS_OPTIONS_INVALID', (_, options) => {

@@ -47,7 +47,7 @@ const optionsSchema = z
     batchSize: z.int().min(1).max(1024).default(32),
     classifier: z.enum(['knn', 'centroid']).default('knn'),
     k: z.int().min(1).max(100).default(5),
-    threshold: z.number().min(-1).max(1).default(0.5),
+    threshold: z.union([z.number().min(-1).max(1), z.literal('auto')]).default(0.5),
     cacheSize: z.int().min(0).max(10_000_000).default(20_000),
     logger: z.custom<Logger>(isLogger).optional(),
   })
@@ -91,6 +91,55 @@ interface NamedIndex {
   index: VectorIndex;
 }
 
+/** How many training examples `threshold: 'auto'` looks at, at most. */
+const AUTO_SAMPLE = 500;
+
+/**
+ * `threshold: 'auto'` puts the threshold at this quantile of the training
+ * examples' similarity to their nearest other example: about one in-scope
+ * text in twenty that is as far from the training data as the farthest 5%
+ * of the examples would be sent to `oos`.
+ */
+const AUTO_QUANTILE = 0.05;
+
+/**
+ * For each sampled row, its similarity to its own intent's centroid computed
+ * without it (leave one out), so that small intents do not look closer than
+ * they are. With `S` the sum of the intent's unit vectors and `x` the row:
+ * `cos(x, S - x) = (S·x - 1) / |S - x|`. Intents of one example are skipped.
+ */
+function leaveOneOutCentroid(
+  vectors: readonly Float32Array[],
+  examples: readonly TrainingExample[],
+  sample: readonly number[],
+): number[] {
+  const dim = vectors[0]?.length ?? 0;
+  const sums = new Map<string, { sum: Float32Array; count: number }>();
+  vectors.forEach((vector, row) => {
+    const intent = examples[row]?.intent ?? '';
+    const entry = sums.get(intent) ?? { sum: new Float32Array(dim), count: 0 };
+    for (let j = 0; j < dim; j++) entry.sum[j] = entry.sum[j]! + vector[j]!;
+    entry.count++;
+    sums.set(intent, entry);
+  });
+
+  return sample.flatMap((row) => {
+    const entry = sums.get(examples[row]?.intent ?? '');
+    const x = vectors[row];
+    if (entry === undefined || entry.count < 2 || x === undefined) return [];
+
+    let dot = 0;
+    let norm = 0;
+    for (let j = 0; j < dim; j++) {
+      dot += entry.sum[j]! * x[j]!;
+      norm += entry.sum[j]! * entry.sum[j]!;
+    }
+    const rest = Math.sqrt(Math.max(norm - 2 * dot + 1, 1e-12));
+
+    return [(dot - 1) / rest];
+  });
+}
+
 /** Gives each provider's indexes a name unique in the process. */
 let nextProviderId = 0;
 
@@ -129,6 +178,7 @@ export class EmbeddingNlu implements NluProvider {
   readonly #cacheFile: string | undefined;
   readonly #id = `p${nextProviderId++}`;
   #index: NamedIndex | undefined;
+  #threshold: number;
   #generation = 0;
   #modelChecked: Promise<void> | undefined;
   #cacheLoaded: Promise<void> | undefined;
@@ -147,6 +197,7 @@ export class EmbeddingNlu implements NluProvider {
     }
 
     this.#options = parsed.data;
+    this.#threshold = parsed.data.threshold === 'auto' ? 0.5 : parsed.data.threshold;
     this.#logger = (parsed.data.logger ?? silentLogger).child({ nlu: 'embedding' });
     this.#cache = new EmbeddingCache(parsed.data.cacheSize);
 
@@ -203,8 +254,16 @@ export class EmbeddingNlu implements NluProvider {
       return;
     }
 
+    const threshold =
+      this.#options.threshold === 'auto' ? await this.#calibrate(named, vectors, examples) : this.#threshold;
+    if (generation !== this.#generation) {
+      await this.#pool.dropIndex(named.name);
+      return;
+    }
+
     const previous = this.#index;
     this.#index = named;
+    this.#threshold = threshold;
     if (previous !== undefined) await this.#pool.dropIndex(previous.name);
 
     if (this.#cacheFile !== undefined && this.#cache.isDirty) await this.#cache.save(this.#cacheFile);
@@ -234,13 +293,68 @@ export class EmbeddingNlu implements NluProvider {
 
     const { scores, bestSimilarity } = await this.#rank(text);
 
-    if (bestSimilarity < this.#options.threshold && scores[0]?.intent !== 'oos') {
+    if (bestSimilarity < this.#threshold && scores[0]?.intent !== 'oos') {
       const score = Math.min(1, Math.max(0, 1 - bestSimilarity));
 
       return [{ intent: 'oos', score }, ...scores.filter((s) => s.intent !== 'oos')];
     }
 
     return scores;
+  }
+
+  /**
+   * The similarity under which a text is out of scope: the option, or,
+   * with `threshold: 'auto'`, the value the last `train()` calibrated.
+   */
+  get threshold(): number {
+    return this.#threshold;
+  }
+
+  /**
+   * Calibrates the threshold on the training data, since hosts rarely have a
+   * validation set: each sampled example is compared with its nearest other
+   * example (for centroids: its intent's centroid without it), and the
+   * threshold is a low quantile of those similarities. `oos` examples are
+   * left out.
+   */
+  async #calibrate(named: NamedIndex, vectors: Float32Array[], examples: readonly TrainingExample[]): Promise<number> {
+    const candidates = examples.flatMap((e, row) => (e.intent === 'oos' ? [] : [row]));
+    const step = Math.max(1, candidates.length / AUTO_SAMPLE);
+    const sample: number[] = [];
+    for (let at = 0; at < candidates.length && sample.length < AUTO_SAMPLE; at += step) {
+      sample.push(candidates[Math.floor(at)] ?? 0);
+    }
+    if (sample.length === 0) return this.#threshold;
+
+    const nearest =
+      named.index.kind === 'knn'
+        ? await this.#nearestOther(named, vectors, sample)
+        : leaveOneOutCentroid(vectors, examples, sample);
+    if (nearest.length === 0) return this.#threshold;
+
+    nearest.sort((a, b) => a - b);
+
+    const threshold = nearest[Math.floor(nearest.length * AUTO_QUANTILE)] ?? this.#threshold;
+    this.#logger.info({ threshold, sampled: sample.length }, 'embedding nlu threshold calibrated');
+
+    return threshold;
+  }
+
+  /** For each sampled row, its similarity to the nearest other example (searched in the workers). */
+  async #nearestOther(named: NamedIndex, vectors: Float32Array[], sample: number[]): Promise<number[]> {
+    const { dim } = named.index;
+    const queries = new Float32Array(sample.length * dim);
+    sample.forEach((row, i) => queries.set(vectors[row] ?? new Float32Array(dim), i * dim));
+
+    const found = await this.#pool.search(queries, { index: named.name, count: 2 });
+
+    return sample.flatMap((row, i) => {
+      const { rows, sims } = slice(found, i);
+      // The example itself is its own best match: take the next one.
+      const other = rows[0] === row ? sims[1] : sims[0];
+
+      return other === undefined ? [] : [other];
+    });
   }
 
   /**
