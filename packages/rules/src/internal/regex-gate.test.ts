@@ -12,9 +12,10 @@ describe('regexGate()', () => {
     expect(regexGate('a\\.b+c')).toEqual({ kind: 'literal', literal: 'a.b' });
   });
 
-  it('falls back to a required digit', () => {
-    expect(regexGate('\\b\\d{6,}\\b')).toEqual({ kind: 'digit' });
-    expect(regexGate('^[0-9]+$')).toEqual({ kind: 'digit' });
+  it('falls back to the longest run of required digits', () => {
+    expect(regexGate('\\b\\d{6,}\\b')).toEqual({ kind: 'digit', digits: 6 });
+    expect(regexGate('^[0-9]+$')).toEqual({ kind: 'digit', digits: 1 });
+    expect(regexGate('\\d\\d-?\\d{3}')).toEqual({ kind: 'digit', digits: 3 });
   });
 
   it('gives up on a top-level alternation', () => {

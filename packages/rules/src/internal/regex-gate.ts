@@ -4,10 +4,10 @@ import { foldLowerCode, isSpaceCode } from './fold.js';
  * When a rule's regular expression needs to run at all:
  * - `literal`: only when the (folded, lower-cased) message contains `literal`,
  *   which the expression cannot match without;
- * - `digit`: only when the message contains an ASCII digit;
+ * - `digit`: only when the message has a run of at least `digits` ASCII digits;
  * - `always`: on every message (no cheap necessary condition was found).
  */
-export type RegexGate = { kind: 'literal'; literal: string } | { kind: 'digit' } | { kind: 'always' };
+export type RegexGate = { kind: 'literal'; literal: string } | { kind: 'digit'; digits: number } | { kind: 'always' };
 
 const CLASS_ESCAPES = new Set(['d', 'D', 'w', 'W', 's', 'S', 'b', 'B', 'n', 'r', 't', 'f', 'v', '0']);
 
@@ -75,7 +75,7 @@ function escapeLength(src: string, i: number): number {
 /**
  * Finds a cheap necessary condition for a pattern to match, by reading its
  * top level only: runs of literal characters that every match must contain
- * (the longest wins), else a required `\d` or `[0-9]`. Groups, classes and
+ * (the longest wins), else the longest run of required `\d` or `[0-9]`. Groups, classes and
  * optional atoms end a run, so the answer is always safe, if not always the
  * sharpest. A top-level `|` gives up (`always`).
  */
@@ -84,7 +84,8 @@ export function regexGate(source: string): RegexGate {
 
   const runs: string[] = [];
   let run = '';
-  let needsDigit = false;
+  let digits = 0;
+  let mostDigits = 0;
 
   for (let i = 0; i < source.length; ) {
     const c = source[i] as string;
@@ -131,7 +132,9 @@ export function regexGate(source: string): RegexGate {
     }
     if (quantified && source[i] === '?') i++;
 
-    if (digit && min >= 1) needsDigit = true;
+    // Consecutive required digits: `\d{6,}` or `\d\d\d` needs a run that long.
+    digits = digit ? digits + min : 0;
+    mostDigits = Math.max(mostDigits, digits);
     if (literal !== undefined && min >= 1 && !isSpaceCode(literal.charCodeAt(0))) {
       run += String.fromCharCode(foldLowerCode(literal.charCodeAt(0)));
       if (!quantified) continue;
@@ -144,5 +147,5 @@ export function regexGate(source: string): RegexGate {
   const best = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
   if (best !== '') return { kind: 'literal', literal: best };
 
-  return needsDigit ? { kind: 'digit' } : { kind: 'always' };
+  return mostDigits > 0 ? { kind: 'digit', digits: mostDigits } : { kind: 'always' };
 }

@@ -97,7 +97,8 @@ export class RuleIndex {
   readonly #fuzzyUsers: RuleRef[][] = [];
   readonly #regexes: RegexEntry[] = [];
   readonly #alwaysRegexes: number[] = [];
-  readonly #digitRegexes: number[] = [];
+  /** Regexes gated by a run of digits, fewest digits first. */
+  readonly #digitRegexes: { id: number; digits: number }[] = [];
   #hasGates = false;
 
   // Scratch state of one match() call, stamped with a generation number so
@@ -185,13 +186,14 @@ export class RuleIndex {
           regexIds.set(x.key, id);
           this.#regexes.push({ re: x.re, users: [] });
           if (x.gate.kind === 'always') this.#alwaysRegexes.push(id);
-          else if (x.gate.kind === 'digit') this.#digitRegexes.push(id);
+          else if (x.gate.kind === 'digit') this.#digitRegexes.push({ id, digits: x.gate.digits });
           else this.#addGate(x.gate.literal, id);
         }
         (this.#regexes[id] as RegexEntry).users.push({ rule: r, regex: x });
       }
     });
     this.#ac.build();
+    this.#digitRegexes.sort((a, b) => a.digits - b.digits);
 
     const patterns = this.#ac.size;
     this.#acEdges = Uint8Array.from({ length: patterns }, (_, i) => edges[i] ?? 0);
@@ -464,8 +466,12 @@ export class RuleIndex {
 
   #runRegexes(folded: string): void {
     for (const id of this.#alwaysRegexes) this.#wantRegex(id);
-    if (this.#digitRegexes.length > 0 && /[0-9]/.test(folded)) {
-      for (const id of this.#digitRegexes) this.#wantRegex(id);
+    if (this.#digitRegexes.length > 0) {
+      const digits = longestDigitRun(folded);
+      for (const g of this.#digitRegexes) {
+        if (g.digits > digits) break;
+        this.#wantRegex(g.id);
+      }
     }
 
     // In id order, so that hits (and `why`) come out the same on every run.
@@ -588,6 +594,18 @@ export class RuleIndex {
 
     return Math.round(Math.min(1, Math.max(0, score)) * 10_000) / 10_000;
   }
+}
+
+function longestDigitRun(text: string): number {
+  let most = 0;
+  let run = 0;
+
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    run = c >= 48 && c <= 57 ? run + 1 : 0;
+    if (run > most) most = run;
+  }
+  return most;
 }
 
 function isSet(value: unknown): boolean {
