@@ -228,6 +228,17 @@ describe('EmbeddingNlu', () => {
     await provider.close();
   });
 
+  it('keeps serving a provider when another one on the same model closes', async () => {
+    const first = nlu();
+    const second = nlu({ classifier: 'centroid' });
+    await Promise.all([first.train(TRAINING), second.train(TRAINING)]);
+
+    await first.close();
+
+    expect((await second.classify('refund my money'))[0]?.intent).toBe('refund');
+    await second.close();
+  });
+
   it('keeps the trained index after close() and starts its workers again', async () => {
     const provider = nlu();
     await provider.train(TRAINING);

@@ -26,6 +26,8 @@ export class WorkerPool {
   readonly #key: string;
   readonly #logger: Logger;
   #threads: InferenceThread[] = [];
+  /** Threads on which this pool counts as a user of its model. */
+  readonly #held = new Set<InferenceThread>();
   #starting: Promise<InferenceThread[]> | undefined;
   /** The provider's current index, sent to every thread that joins the pool. */
   #index: { name: string; vectors: Float32Array; dim: number } | undefined;
@@ -161,7 +163,11 @@ export class WorkerPool {
         if (!thread.users.has(this.#key)) {
           await thread.request({ type: 'load', key: this.#key, config: this.#config });
         }
-        thread.users.set(this.#key, (thread.users.get(this.#key) ?? 0) + 1);
+        // A thread kept from before a restart already counts this pool.
+        if (!this.#held.has(thread)) {
+          this.#held.add(thread);
+          thread.users.set(this.#key, (thread.users.get(this.#key) ?? 0) + 1);
+        }
         const index = this.#index;
         if (index !== undefined) {
           await thread.request({ type: 'index', index: index.name, vectors: index.vectors, dim: index.dim });
@@ -180,6 +186,8 @@ export class WorkerPool {
   }
 
   async #release(thread: InferenceThread): Promise<void> {
+    if (!this.#held.delete(thread)) return;
+
     const users = (thread.users.get(this.#key) ?? 1) - 1;
     if (users > 0) {
       thread.users.set(this.#key, users);
