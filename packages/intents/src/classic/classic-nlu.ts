@@ -21,6 +21,11 @@ import { logits, logitsQuantized, softmax, trainSoftmax, type TrainParams } from
 /** Data sets up to this size are calibrated by 5-fold cross-validation; bigger ones on one fold. */
 const FULL_CROSS_VALIDATION_MAX = 2000;
 const FOLDS = 5;
+// The lowest threshold allowed, whatever the held-out examples say: text
+// with (almost) nothing the model has seen scores below it, through the
+// familiarity factor below.
+const MIN_THRESHOLD = 0.02;
+const FAMILIAR_KNOWN = 0.5;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -139,12 +144,13 @@ export class ClassicNlu implements NluProvider {
     const best = top[0]!;
     const bestInScope = best === model.oosIndex ? -1 : best;
 
-    if (bestInScope >= 0 && p[bestInScope]! >= model.threshold) {
+    const confidence = bestInScope >= 0 ? p[bestInScope]! * familiarity(x.known) : 0;
+    if (confidence >= model.threshold) {
       return Array.from(top, (i) => ({ intent: model.labels[i]!, score: p[i]! }));
     }
 
     // Out of scope: `oos` first, then the in-scope guesses for context.
-    const oosScore = best === model.oosIndex ? p[best]! : 1 - p[best]!;
+    const oosScore = best === model.oosIndex ? p[best]! : 1 - confidence;
     const ranked: IntentScore[] = [{ intent: oos, score: oosScore }];
     for (const i of top) {
       if (i !== model.oosIndex && ranked.length < k) ranked.push({ intent: model.labels[i]!, score: p[i]! });
@@ -175,7 +181,7 @@ export class ClassicNlu implements NluProvider {
   }
 
   private serve(model: ClassicModel): void {
-    this.served = { model, featurizer: new Featurizer(model.features, model.idf) };
+    this.served = { model, featurizer: new Featurizer(model.features, model.idf, model.unseenIdf) };
   }
 
   private infoOf(model: ClassicModel, fromCache: boolean, examples: number, durationMs: number): ClassicTrainInfo {
@@ -311,14 +317,10 @@ export class ClassicNlu implements NluProvider {
     };
 
     let temperature = 1;
-    let threshold = o.threshold ?? 0;
+    let threshold = o.threshold ?? MIN_THRESHOLD;
     if (o.threshold === undefined && classes > 1) {
       ({ temperature, threshold } = await this.calibrate(xs, ys, classes, oosIndex, params));
-      // A floor near chance level, so that text unlike any example (which
-      // scores close to uniform) is out of scope even when the held-out
-      // examples were all confident, as happens with tiny data sets.
-      const inScope = oosIndex >= 0 ? classes - 1 : classes;
-      threshold = Math.max(threshold, chanceFloor(inScope));
+      threshold = Math.max(threshold, MIN_THRESHOLD);
     }
 
     const linear = await trainSoftmax(xs, ys, features.dim, classes, params);
@@ -331,6 +333,7 @@ export class ClassicNlu implements NluProvider {
       features,
       temperature,
       threshold,
+      unseenIdf: featurizer.unseenIdf,
       idf: featurizer.idf,
       bias: linear.bias,
       scales: q.scales,
@@ -353,7 +356,9 @@ export class ClassicNlu implements NluProvider {
     const rounds = xs.length <= FULL_CROSS_VALIDATION_MAX ? FOLDS : 1;
     const heldIdx: number[] = [];
     const heldLogits: number[] = [];
+    const heldKnown: number[] = [];
     const z = new Float32Array(classes);
+    const seen = new Uint8Array(this.options.dim);
 
     for (let f = 0; f < rounds; f++) {
       const trainIdx: number[] = [];
@@ -365,10 +370,19 @@ export class ClassicNlu implements NluProvider {
       const foldYs = Int32Array.from(trainIdx, (i) => ys[i]!);
       const m = await trainSoftmax(foldXs, foldYs, this.options.dim, classes, params);
 
+      // What the fold's model saw, so that held-out text is as familiar to
+      // it as new text will be to the final model.
+      seen.fill(0);
+      for (const x of foldXs) for (const b of x.idx) seen[b] = 1;
+
       for (const i of testIdx) {
-        logits(m, xs[i]!, z);
+        const x = xs[i]!;
+        logits(m, x, z);
         heldIdx.push(i);
         for (let j = 0; j < classes; j++) heldLogits.push(z[j]!);
+        let known = 0;
+        for (let k = 0; k < x.idx.length; k++) if (seen[x.idx[k]!] === 1) known += x.val[k]! * x.val[k]!;
+        heldKnown.push(known);
       }
       await yieldToLoop();
     }
@@ -384,7 +398,7 @@ export class ClassicNlu implements NluProvider {
       softmax(p, temperature);
       let best = 0;
       for (let j = 1; j < classes; j++) if (p[j]! > p[best]!) best = j;
-      accept.push(best === oosIndex ? 0 : p[best]!);
+      accept.push(best === oosIndex ? 0 : p[best]! * familiarity(heldKnown[n]!));
     }
 
     this.heldOutAccept = Float64Array.from(accept);
@@ -394,11 +408,14 @@ export class ClassicNlu implements NluProvider {
 }
 
 /**
- * The lowest threshold allowed: a little above the score every intent gets
- * when nothing in the text was seen in training.
+ * How much of a text the model recognises, as a factor on its confidence:
+ * 1 when at least half of the feature mass is on buckets seen in training,
+ * falling to 0 for text made only of unseen words and n-grams. The softmax
+ * alone cannot see this: such text scores from the biases, and with few
+ * examples the favourite class can win with a high probability.
  */
-export function chanceFloor(inScopeIntents: number): number {
-  return Math.min(0.55, 1.3 / Math.max(1, inScopeIntents));
+function familiarity(known: number): number {
+  return Math.min(1, known / FAMILIAR_KNOWN);
 }
 
 /** Indices of the `k` largest values of `p`, largest first. */

@@ -14,10 +14,15 @@ export interface FeatureConfig {
   wordWeight: number;
 }
 
-/** A sparse, L2-normalised feature vector; `idx` is sorted and unique. */
+/** A sparse, L2-normalised feature vector; each bucket appears once. */
 export interface SparseVector {
   idx: Int32Array;
   val: Float32Array;
+  /**
+   * The share of the vector's squared norm on buckets seen in training, in
+   * [0, 1]: near 0 for text made of words the model never saw.
+   */
+  known: number;
 }
 
 const HAN_RUN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+/g;
@@ -96,16 +101,19 @@ export class Featurizer {
   readonly config: FeatureConfig;
   /** Inverse document frequency per bucket; 1 until {@link fitIdf} runs. */
   idf: Float32Array;
+  /** The IDF of a bucket no training text had; buckets with another IDF were seen. */
+  unseenIdf: number;
   private readonly mask: number;
   private readonly word: Block;
   private readonly char: Block;
   private readonly acc: Float64Array;
   private touched = new Int32Array(128);
 
-  constructor(config: FeatureConfig, idf?: Float32Array) {
+  constructor(config: FeatureConfig, idf?: Float32Array, unseenIdf = Number.NaN) {
     this.config = config;
     this.mask = config.dim - 1;
     this.idf = idf ?? new Float32Array(config.dim).fill(1);
+    this.unseenIdf = unseenIdf;
     this.word = new Block(config.dim);
     this.char = new Block(config.dim);
     this.acc = new Float64Array(config.dim);
@@ -125,6 +133,7 @@ export class Featurizer {
 
     const n = raw.length;
     for (let i = 0; i < df.length; i++) this.idf[i] = Math.log((1 + n) / (1 + df[i]!)) + 1;
+    this.unseenIdf = Math.fround(Math.log(1 + n) + 1);
   }
 
   /** Extracts the bucket counts of `text`, before weighting. */
@@ -208,14 +217,17 @@ export class Featurizer {
 
     const idx = touched.slice(0, k);
     const val = new Float32Array(k);
+    let known = 0;
     for (let i = 0; i < k; i++) {
-      val[i] = acc[idx[i]!]! * norm;
-      acc[idx[i]!] = 0;
+      const b = idx[i]!;
+      val[i] = acc[b]! * norm;
+      acc[b] = 0;
+      if (idf[b] !== this.unseenIdf) known += val[i]! * val[i]!;
     }
     word.clear();
     char.clear();
 
-    return { idx, val };
+    return { idx, val, known: Math.min(1, known) };
   }
 }
 

@@ -18,6 +18,8 @@ export interface ClassicModel {
   features: FeatureConfig;
   temperature: number;
   threshold: number;
+  /** The IDF of buckets that no training text had. */
+  unseenIdf: number;
   idf: Float32Array;
   bias: Float32Array;
   /** Per-feature-row scale of the 8-bit weights. */
@@ -34,6 +36,7 @@ interface Header {
   features: FeatureConfig;
   temperature: number;
   threshold: number;
+  unseenIdf: number;
 }
 
 /**
@@ -74,6 +77,7 @@ export function encodeModel(model: ClassicModel): Buffer {
     features: model.features,
     temperature: model.temperature,
     threshold: model.threshold,
+    unseenIdf: model.unseenIdf,
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const start = align4(12 + json.length);
@@ -110,6 +114,7 @@ function isHeader(h: unknown): h is Header {
     typeof r.oosIndex === 'number' &&
     typeof r.temperature === 'number' &&
     typeof r.threshold === 'number' &&
+    typeof r.unseenIdf === 'number' &&
     typeof f === 'object' &&
     f !== null &&
     ['dim', 'charMin', 'charMax', 'hanMin', 'hanMax', 'wordWeight'].every((k) => typeof f[k] === 'number')
@@ -157,6 +162,7 @@ export function decodeModel(buf: Buffer): ClassicModel {
     features: header.features,
     temperature: header.temperature,
     threshold: header.threshold,
+    unseenIdf: header.unseenIdf,
     idf,
     bias,
     scales,

@@ -167,7 +167,7 @@ export async function trainSoftmax(
       k++;
     }
 
-    return { idx: dIdx.subarray(0, k), val: dVal.subarray(0, k) };
+    return { idx: dIdx.subarray(0, k), val: dVal.subarray(0, k), known: x.known };
   };
   const sliceMs = params.sliceMs ?? 20;
   let sliceStart = performance.now();
