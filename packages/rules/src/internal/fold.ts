@@ -88,19 +88,22 @@ export function isCjkCode(c: number): boolean {
 }
 
 /**
- * Walks `text` as the character matcher reads it: each unit folded and
+ * Reads `text` as the character matcher does: each unit folded and
  * lower-cased, a run of white space read as one space, or as nothing at
  * either end and next to a CJK character (writers put a space around a
- * Latin word in Chinese, or do not). Calls `feed` with each unit read and
- * its offset in `text`.
+ * Latin word in Chinese, or do not). Writes the units read to `codes` and
+ * their offsets in `text` to `offsets` (both at least `text.length` long);
+ * returns how many were read.
  */
-export function walkFolded(text: string, feed: (code: number, offset: number) => void): void {
+export function foldForMatch(text: string, codes: Uint16Array, offsets: Int32Array): number {
+  let n = 0;
   let last = -1;
 
   for (let i = 0; i < text.length; i++) {
     const c = foldLowerCode(text.charCodeAt(i));
     if (!isSpaceCode(c)) {
-      feed(c, i);
+      codes[n] = c;
+      offsets[n++] = i;
       last = c;
       continue;
     }
@@ -109,19 +112,21 @@ export function walkFolded(text: string, feed: (code: number, offset: number) =>
     while (j < text.length && isSpaceCode(foldLowerCode(text.charCodeAt(j)))) j++;
     const next = j < text.length ? foldLowerCode(text.charCodeAt(j)) : -1;
     if (last >= 0 && next >= 0 && !isCjkCode(last) && !isCjkCode(next)) {
-      feed(32, i);
+      codes[n] = 32;
+      offsets[n++] = i;
       last = 32;
     }
     i = j - 1;
   }
+  return n;
 }
 
-/** The character-sequence form of a term, read as {@link walkFolded} reads a message. */
+/** The character-sequence form of a term, read as {@link foldForMatch} reads a message. */
 export function foldTerm(term: string): string {
-  const codes: number[] = [];
-  walkFolded(term, (c) => codes.push(c));
+  const codes = new Uint16Array(term.length);
+  const n = foldForMatch(term, codes, new Int32Array(term.length));
 
-  return String.fromCharCode(...codes);
+  return String.fromCharCode(...codes.subarray(0, n));
 }
 
 /** Han, kana and hangul: the scripts matched on character sequences. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FuzzyIndex, maxEdits } from './fuzzy-index.js';
+import { FuzzyIndex, isWithin, maxEdits } from './fuzzy-index.js';
 
 function indexOf(...terms: string[]): FuzzyIndex {
   const index = new FuzzyIndex();
@@ -31,5 +31,15 @@ describe('FuzzyIndex', () => {
     const index = indexOf('invoices', 'invoiced');
 
     expect(index.lookup('invoiced').map((h) => index.term(h.term))).toEqual(['invoiced', 'invoices']);
+  });
+});
+
+describe('isWithin()', () => {
+  it('bounds the optimal-string-alignment distance', () => {
+    expect(isWithin('refnud', 'refund', 1)).toBe(true);
+    expect(isWithin('rfnud', 'refund', 1)).toBe(false);
+    expect(isWithin('rfnud', 'refund', 2)).toBe(true);
+    expect(isWithin('delivery', 'delivery', 0)).toBe(true);
+    expect(isWithin('abcdefgh', 'hgfedcba', 2)).toBe(false);
   });
 });

@@ -6,6 +6,43 @@ const distance = require('natural/lib/natural/distance/levenshtein_distance.js')
   DamerauLevenshteinDistance(a: string, b: string, options?: { restricted?: boolean }): number;
 };
 
+// Three rows of the distance table, reused; grown for long words.
+let rows = [new Int32Array(64), new Int32Array(64), new Int32Array(64)];
+
+/**
+ * Whether the optimal-string-alignment distance (Damerau-Levenshtein where a
+ * transposed pair is not edited again, natural's `restricted` variant) of
+ * `a` and `b` is at most `max`. Stops as soon as a whole row exceeds `max`,
+ * so a far candidate costs a row or two instead of natural's full table.
+ */
+export function isWithin(a: string, b: string, max: number): boolean {
+  const m = b.length;
+  if (Math.abs(a.length - m) > max) return false;
+  if ((rows[0] as Int32Array).length <= m) rows = [0, 1, 2].map(() => new Int32Array(m * 2 + 2));
+
+  let [before, prev, cur] = rows as [Int32Array, Int32Array, Int32Array];
+  for (let j = 0; j <= m; j++) prev[j] = j;
+
+  for (let i = 1; i <= a.length; i++) {
+    const ca = a.charCodeAt(i - 1);
+    cur[0] = i;
+    let rowMin = i;
+
+    for (let j = 1; j <= m; j++) {
+      const cb = b.charCodeAt(j - 1);
+      let v = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (ca === cb ? 0 : 1));
+      if (i > 1 && j > 1 && ca === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === cb) {
+        v = Math.min(v, (before[j - 2] as number) + 1);
+      }
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return false;
+    [before, prev, cur] = [prev, cur, before];
+  }
+  return (prev[m] as number) <= max;
+}
+
 /** A fuzzy term found close to a word. */
 export interface FuzzyHit {
   term: number;
@@ -70,7 +107,8 @@ function excess(a: string, b: string, counts: Int32Array): number {
  * up its own deletions. Two strings within k edits share a string reachable
  * by at most k deletions from each, so only real candidates are ever
  * compared, whatever the number of terms; each is then checked with
- * natural's Damerau-Levenshtein distance.
+ * cheap bounds, and the survivors with natural's Damerau-Levenshtein
+ * distance (its restricted, optimal-string-alignment variant).
  */
 export class FuzzyIndex {
   readonly #deletes = new Map<string, number[]>();
@@ -155,8 +193,10 @@ export class FuzzyIndex {
         const budget = this.#budgets[id] as number;
         if (Math.abs(term.length - word.length) > budget) continue;
         if (excess(word, term, this.#counts) > budget) continue;
+        if (!isWithin(word, term, budget)) continue;
 
-        const d = distance.DamerauLevenshteinDistance(word, term);
+        // natural gives the distance of the few candidates left.
+        const d = distance.DamerauLevenshteinDistance(word, term, { restricted: true });
         if (d <= budget) (hits ??= []).push({ term: id, distance: d });
       }
     }

@@ -13,7 +13,7 @@ import {
   isAscii,
   KANA_CHAR,
   NON_ASCII_NON_WORD,
-  walkFolded,
+  foldForMatch,
 } from './fold.js';
 import { FuzzyIndex } from './fuzzy-index.js';
 import { renderTemplate } from './template.js';
@@ -65,6 +65,7 @@ interface Hit {
 }
 
 const blank = (m: string): string => ' '.repeat(m.length);
+const NONE: readonly never[] = [];
 
 /** Where a sequence of stems first occurs in `tokens`, as `[start, end]`. */
 function findStems(tokens: readonly Token[], stems: readonly string[]): [number, number] | undefined {
@@ -132,6 +133,7 @@ export class RuleIndex {
   #wanted: number[] = [];
   #tokens: Token[] = [];
   #offsets = new Int32Array(256);
+  #codes = new Uint16Array(256);
 
   constructor(rules: readonly CompiledRule[]) {
     this.rules = rules;
@@ -406,38 +408,42 @@ export class RuleIndex {
     }
   }
 
-  // Walks the text once through the automaton, as `walkFolded()` reads it,
-  // offsets kept in the original text.
+  // Reads the folded text once through the automaton, offsets kept in the
+  // original text.
   #matchChars(text: string): void {
-    if (this.#offsets.length < text.length) this.#offsets = new Int32Array(text.length * 2);
+    if (this.#offsets.length < text.length) {
+      this.#offsets = new Int32Array(text.length * 2);
+      this.#codes = new Uint16Array(text.length * 2);
+    }
     const offsets = this.#offsets;
+    const codes = this.#codes;
+    const count = foldForMatch(text, codes, offsets);
     const ac = this.#ac;
     let state = 0;
-    let fed = 0;
 
-    walkFolded(text, (c, i) => {
-      offsets[fed++] = i;
-      state = ac.step(state, c);
-
+    for (let k = 0; k < count; k++) {
+      state = ac.step(state, codes[k] as number);
       const out = ac.outputs(state);
-      if (out === undefined) return;
+      if (out === undefined) continue;
+
+      const end = (offsets[k] as number) + 1;
       for (const id of out) {
-        const start = offsets[fed - ac.patternLength(id)] as number;
-        for (const g of this.#acGates[id] ?? []) this.#wantRegex(g);
+        const start = offsets[k + 1 - ac.patternLength(id)] as number;
+        for (const g of this.#acGates[id] ?? NONE) this.#wantRegex(g);
 
         // A term with a Latin letter or digit at an edge needs a word boundary there.
         const edges = this.#acEdges[id] as number;
         if ((edges & 1) !== 0 && start > 0 && isAlnumCode(foldLowerCode(text.charCodeAt(start - 1)))) continue;
-        if ((edges & 2) !== 0 && i + 1 < text.length && isAlnumCode(foldLowerCode(text.charCodeAt(i + 1)))) continue;
+        if ((edges & 2) !== 0 && end < text.length && isAlnumCode(foldLowerCode(text.charCodeAt(end)))) continue;
 
         if (this.#patternStamp[id] !== this.#gen) {
           this.#patternStamp[id] = this.#gen;
           this.#patternStart[id] = start;
-          this.#patternEnd[id] = i + 1;
+          this.#patternEnd[id] = end;
         }
-        for (const p of this.#acTerms[id] ?? []) this.#hit(p.rule, p.term, start, i + 1, 0);
+        for (const p of this.#acTerms[id] ?? NONE) this.#hit(p.rule, p.term, start, end, 0);
       }
-    });
+    }
   }
 
   /** Checks the `all` terms that are not indexed; false when one is missing. */
