@@ -110,8 +110,14 @@ class SessionState {
   }
 }
 
-/** An outbound sequenced frame before its `seq` is assigned. */
-type SessionFrame = { type: string; from?: MessageFrom; traceId?: string } & Record<string, unknown>;
+/**
+ * An outbound sequenced frame; `seq` is a placeholder (0) that keeps the key
+ * second in the JSON until {@link ChatServer#deliver} assigns it.
+ */
+type SessionFrame = { type: string; seq: number; from?: MessageFrom; traceId?: string } & Record<
+  string,
+  unknown
+>;
 
 /**
  * The live-chat server: visitors, the bot and human agents over one
@@ -135,6 +141,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   readonly #wheel: HeartbeatWheel<Conn>;
   readonly #timers: NodeJS.Timeout[] = [];
   #nextConnId = 1;
+  readonly #isLogging: boolean;
   readonly #epoch = Date.now();
   #visitors = 0;
   #isClosing = false;
@@ -166,6 +173,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#options = options;
     this.#engine = options.engine;
     this.#logger = options.logger ?? silentLogger;
+    this.#isLogging = options.logger !== undefined;
     this.#signer = new TokenSigner(options.secret);
     this.#ownsHttp = options.server === undefined;
     this.#http = options.server ?? createServer(refuseHttp);
@@ -573,51 +581,59 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       return this.#reject(conn, 'TRANSPORT_WS_MESSAGE_INVALID', message, frame.id);
     }
 
+    const { id, text } = frame;
     const traceId = randomUUID();
     const at = Date.now();
     const seq = this.#deliver(
       session,
-      { type: 'message', from: 'visitor', id: frame.id, text: frame.text, traceId, at },
+      { type: 'message', seq: 0, from: 'visitor', id, text, traceId, at },
       conn,
     );
 
-    this.#remember(session, frame.id, seq);
-    this.#send(conn, JSON.stringify({ type: 'ack', id: frame.id, seq }));
-    session.lastVisitorText = frame.text;
+    this.#remember(session, id, seq);
+    this.#send(conn, `{"type":"ack","id":${JSON.stringify(id)},"seq":${seq}}`);
+    session.lastVisitorText = text;
     this.#counts.messagesIn += 1;
-    this.emit('message.in', {
-      connectionId: conn.id,
-      sessionId: session.id,
-      from: 'visitor',
-      id: frame.id,
-      traceId,
-    });
-    this.#logger.debug(
-      this.#options.logText
-        ? { connectionId: conn.id, sessionId: session.id, traceId, text: frame.text }
-        : { connectionId: conn.id, sessionId: session.id, traceId },
-      'visitor message',
-    );
+    if (this.listenerCount('message.in') > 0) {
+      const event = { connectionId: conn.id, sessionId: session.id, from: 'visitor', id, traceId } as const;
+      this.emit('message.in', event);
+    }
+    if (this.#isLogging) {
+      const fields = { connectionId: conn.id, sessionId: session.id, traceId };
+      this.#logger.debug(this.#options.logText ? { ...fields, text } : fields, 'visitor message');
+    }
 
     if (session.agent !== null) {
       // A human has the conversation: the bot stays silent, the engine
       // still keeps the history.
-      this.#record(session, { from: 'visitor', text: frame.text, at, traceId });
+      this.#record(session, { from: 'visitor', text, at, traceId });
       return;
     }
 
+    // Turns of a session run one after the other, so that replies leave in
+    // the order the messages came. The chain exists only while turns are
+    // pending; an idle session holds no promise.
     session.pending += 1;
-    const tail = (session.chain ?? Promise.resolve()).then(() =>
-      this.#turn(session, frame.id, frame.text, traceId),
-    );
-    session.chain = tail;
-    void tail.finally(() => {
-      session.pending -= 1;
-      if (session.pending === 0 && session.chain === tail) session.chain = null;
-    });
+    session.chain =
+      session.chain === null
+        ? this.#turn(session, id, text, traceId)
+        : session.chain.then(() => this.#turn(session, id, text, traceId));
   }
 
+  /** Runs one turn and delivers its reply. Never rejects: the chain must go on. */
   async #turn(session: SessionState, replyTo: string, text: string, traceId: string): Promise<void> {
+    try {
+      await this.#answer(session, replyTo, text, traceId);
+    } catch (error) {
+      this.#logger.error({ sessionId: session.id, traceId, err: error }, 'reply not delivered');
+      this.emit('error', { error, sessionId: session.id, traceId });
+    } finally {
+      session.pending -= 1;
+      if (session.pending === 0) session.chain = null;
+    }
+  }
+
+  async #answer(session: SessionState, replyTo: string, text: string, traceId: string): Promise<void> {
     let reply: Reply;
     try {
       reply = await this.#engine.handle({ sessionId: session.id, text, traceId });
@@ -648,6 +664,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
     const frame: SessionFrame = {
       type: 'message',
+      seq: 0,
       from: 'bot',
       text: reply.text,
       intent: reply.intent,
@@ -679,7 +696,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
     session.waiting = entry;
     this.#queue.set(session.id, entry);
-    this.#deliver(session, { type: 'waiting', reason }, null);
+    this.#deliver(session, { type: 'waiting', seq: 0, reason }, null);
     this.#broadcastQueue();
     this.emit('session.waiting', traceId === undefined
       ? { sessionId: session.id, reason }
@@ -713,7 +730,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     session.agent = conn;
     agent.joined.add(sessionId);
     this.#send(conn, joinedFrame(session, view?.history ?? []));
-    this.#deliver(session, { type: 'agent.joined', agent: agent.info }, conn);
+    this.#deliver(session, { type: 'agent.joined', seq: 0, agent: agent.info }, conn);
 
     if (session.waiting !== null) {
       session.waiting = null;
@@ -742,7 +759,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
     session.agent = null;
     agent.joined.delete(session.id);
-    this.#deliver(session, { type: 'agent.left', agent: agent.info }, conn);
+    this.#deliver(session, { type: 'agent.left', seq: 0, agent: agent.info }, conn);
     this.emit('agent.left', { sessionId: session.id, agentId: agent.info.id, reason });
     this.#logger.info(
       { connectionId: conn.id, sessionId: session.id, agentId: agent.info.id, reason },
@@ -777,7 +794,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     const at = Date.now();
     const seq = this.#deliver(
       session,
-      { type: 'message', from: 'agent', text: frame.text, agent: agent.info, at },
+      { type: 'message', seq: 0, from: 'agent', text: frame.text, agent: agent.info, at },
       conn,
     );
 
@@ -843,8 +860,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
    */
   #deliver(session: SessionState, frame: SessionFrame, origin: Conn | null): number {
     const seq = ++session.seq;
-    const { type, ...fields } = frame;
-    const data = JSON.stringify({ type, seq, ...fields });
+    frame.seq = seq;
+    const data = JSON.stringify(frame);
 
     session.ring ??= new SeqRing(this.#options.historySize);
     session.ring.push(seq, data);
@@ -852,24 +869,22 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
     const agent = session.agent;
     if (agent !== null && agent !== origin) {
-      this.#send(agent, JSON.stringify({ type, seq, sessionId: session.id, ...fields }));
+      this.#send(agent, JSON.stringify({ ...frame, sessionId: session.id }));
     }
 
-    this.emit('message.out', {
-      sessionId: session.id,
-      seq,
-      type: frame.type,
-      ...(frame.from === undefined ? {} : { from: frame.from }),
-      ...(frame.traceId === undefined ? {} : { traceId: frame.traceId }),
-    });
+    if (this.listenerCount('message.out') > 0) {
+      const event: ChatServerEvents['message.out'] = { sessionId: session.id, seq, type: frame.type };
+      if (frame.from !== undefined) event.from = frame.from;
+      if (frame.traceId !== undefined) event.traceId = frame.traceId;
+      this.emit('message.out', event);
+    }
     return seq;
   }
 
   /**
    * Holds a socket's writes until the end of this turn of the event loop.
    * An ack and the bot's reply (an instant engine answers within the same
-   * turn) then leave in one write system call instead of two, which on
-   * loopback is most of the cost of a message.
+   * turn) then leave in one write system call instead of two.
    */
   #cork(conn: Conn): void {
     const socket = (conn as unknown as { _socket?: Duplex | null })._socket;
