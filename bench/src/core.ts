@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { createEngine, MemorySessionStore, SessionPool, type Engine, type IntentScore, type NluProvider } from '@kefu/core';
+import {
+  createEngine,
+  MemorySessionStore,
+  SessionPool,
+  type Engine,
+  type IntentScore,
+  type NluProvider,
+} from '@kefu/core';
 import { EventEmitter } from 'eventemitter3';
 import { lru } from 'tiny-lru';
 
@@ -23,7 +30,10 @@ interface Breaker {
   shutdown(): void;
 }
 
-type BreakerClass = new (action: (text: string) => Promise<number>, options: { timeout: number }) => Breaker;
+type BreakerClass = new (
+  action: (text: string) => Promise<number>,
+  options: { timeout: number },
+) => Breaker;
 
 const OPOSSUM = 'opossum';
 
@@ -76,11 +86,18 @@ async function drive(total: number, turn: (i: number) => Promise<unknown>): Prom
 
   latencies.sort();
 
-  return { perSecond: (total / elapsed) * 1_000, perCpuSecond: (total / cpuMs) * 1_000, p99: percentile(latencies, 0.99) };
+  return {
+    perSecond: (total / elapsed) * 1_000,
+    perCpuSecond: (total / cpuMs) * 1_000,
+    p99: percentile(latencies, 0.99),
+  };
 }
 
 function pluginModule(name: string, version: string, intents: string[], answer: string): string {
-  const list = intents.map((intent) => ({ name: intent, examples: [`${intent} please`, `I want ${intent}`] }));
+  const list = intents.map((intent) => ({
+    name: intent,
+    examples: [`${intent} please`, `I want ${intent}`],
+  }));
 
   return `export default {
   name: ${JSON.stringify(name)},
@@ -114,9 +131,15 @@ function instantNlu(): NluProvider & { texts: string[] } {
   };
 }
 
-async function dispatchFigures(ctx: BenchContext, dir: string): Promise<{ figures: BenchFigure[]; notes: string[] }> {
+async function dispatchFigures(
+  ctx: BenchContext,
+  dir: string,
+): Promise<{ figures: BenchFigure[]; notes: string[] }> {
   for (let p = 0; p < PLUGINS; p++) {
-    await writeFile(path.join(dir, `p${p}.mjs`), pluginModule(`plugin-${p}`, '1.0.0', [`intent_${p}_a`, `intent_${p}_b`], `answer ${p}`));
+    await writeFile(
+      path.join(dir, `p${p}.mjs`),
+      pluginModule(`plugin-${p}`, '1.0.0', [`intent_${p}_a`, `intent_${p}_b`], `answer ${p}`),
+    );
   }
 
   const nlu = instantNlu();
@@ -136,14 +159,19 @@ async function dispatchFigures(ctx: BenchContext, dir: string): Promise<{ figure
   const texts = nlu.texts;
   const sessionIds = Array.from({ length: SESSIONS }, (_, i) => `session-${i}`);
   const full = (i: number): Promise<unknown> =>
-    engine.handle({ sessionId: sessionIds[i % SESSIONS] as string, text: texts[i % texts.length] as string });
+    engine.handle({
+      sessionId: sessionIds[i % SESSIONS] as string,
+      text: texts[i % texts.length] as string,
+    });
 
   const cache = lru<{ id: string }>(SESSIONS);
 
   for (const id of sessionIds) cache.set(id, { id });
 
   const { default: CircuitBreaker } = (await import(OPOSSUM)) as { default: BreakerClass };
-  const breaker = new CircuitBreaker((text: string) => Promise.resolve(text.length), { timeout: 1_000 });
+  const breaker = new CircuitBreaker((text: string) => Promise.resolve(text.length), {
+    timeout: 1_000,
+  });
   const emitter = new EventEmitter();
   let sink = 0;
 
@@ -229,7 +257,9 @@ async function dispatchFigures(ctx: BenchContext, dir: string): Promise<{ figure
   };
 }
 
-async function memoryFigures(ctx: BenchContext): Promise<{ figures: BenchFigure[]; notes: string[] }> {
+async function memoryFigures(
+  ctx: BenchContext,
+): Promise<{ figures: BenchFigure[]; notes: string[] }> {
   const count = ctx.quick ? 100_000 : 1_000_000;
   const ids = Array.from({ length: count }, (_, i) => `visitor-${i.toString(36).padStart(8, '0')}`);
 
@@ -237,7 +267,13 @@ async function memoryFigures(ctx: BenchContext): Promise<{ figures: BenchFigure[
 
   const before = process.memoryUsage().heapUsed;
   const store = new MemorySessionStore({ max: count, ttlMs: 3_600_000 });
-  const pool = new SessionPool({ max: count, ttlMs: 3_600_000, historyMax: 20, sweepIntervalMs: 60_000, store });
+  const pool = new SessionPool({
+    max: count,
+    ttlMs: 3_600_000,
+    historyMax: 20,
+    sweepIntervalMs: 60_000,
+    store,
+  });
 
   for (const id of ids) {
     const session = await pool.acquire(id);
@@ -270,9 +306,13 @@ async function memoryFigures(ctx: BenchContext): Promise<{ figures: BenchFigure[
   };
 }
 
-async function reloadFigures(ctx: BenchContext, dir: string): Promise<{ figures: BenchFigure[]; notes: string[] }> {
+async function reloadFigures(
+  ctx: BenchContext,
+  dir: string,
+): Promise<{ figures: BenchFigure[]; notes: string[] }> {
   const file = path.join(dir, 'reloaded.mjs');
-  const source = (v: number): string => pluginModule('reloaded', `1.0.${v}`, ['reload_me'], `version ${v}`);
+  const source = (v: number): string =>
+    pluginModule('reloaded', `1.0.${v}`, ['reload_me'], `version ${v}`);
 
   await writeFile(file, source(0));
 
@@ -305,7 +345,8 @@ async function reloadFigures(ctx: BenchContext, dir: string): Promise<{ figures:
 
     const reply = await engine.handle({ sessionId: 'reload', text: 'go' });
 
-    if (reply.plugin?.version !== version) throw new Error(`expected ${version}, got ${reply.plugin?.version}`);
+    if (reply.plugin?.version !== version)
+      throw new Error(`expected ${version}, got ${reply.plugin?.version}`);
 
     samples.push(performance.now() - t0);
   }
@@ -338,11 +379,17 @@ async function reloadFigures(ctx: BenchContext, dir: string): Promise<{ figures:
 
   await engine.close();
   clearInterval(keepAlive);
-  ctx.log(`core: reload p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${(growth / 1_024).toFixed(1)} KB per reload`);
+  ctx.log(
+    `core: reload p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${(growth / 1_024).toFixed(1)} KB per reload`,
+  );
 
   return {
     figures: [
-      { name: `hot reload, write to new version answering, p50 (${reloads} reloads)`, value: Math.round(p50 * 10) / 10, unit: 'ms' },
+      {
+        name: `hot reload, write to new version answering, p50 (${reloads} reloads)`,
+        value: Math.round(p50 * 10) / 10,
+        unit: 'ms',
+      },
       {
         name: `hot reload, write to new version answering, p95 (${reloads} reloads)`,
         value: Math.round(p95 * 10) / 10,
@@ -350,11 +397,15 @@ async function reloadFigures(ctx: BenchContext, dir: string): Promise<{ figures:
         target: '<= 300 ms',
         met: p95 <= 300,
       },
-      { name: `heap growth per reload (${many} reloads of one .mjs plugin)`, value: Math.round((growth / 1_024) * 10) / 10, unit: 'KB' },
+      {
+        name: `heap growth per reload (${many} reloads of one .mjs plugin)`,
+        value: Math.round((growth / 1_024) * 10) / 10,
+        unit: 'KB',
+      },
     ],
     notes: [
       'Hot reload goes through the folder watcher, whose 50 ms debounce (`plugins.debounceMs`) is part of the time. ' +
-        'Node never frees an imported module, so each reload keeps its predecessor\'s code: the growth is per reload, for the life of the process.',
+        "Node never frees an imported module, so each reload keeps its predecessor's code: the growth is per reload, for the life of the process.",
     ],
   };
 }

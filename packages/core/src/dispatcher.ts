@@ -46,6 +46,27 @@ interface Candidate extends IntentScore {
   reply?: string;
 }
 
+/** What a turn carries from its decision to its reply. */
+interface TurnFacts {
+  session: Session;
+  text: string;
+  traceId: string;
+  startedAt: number;
+  candidates: IntentScore[];
+}
+
+/** How a turn ends: the answer and what the reply says about it. */
+interface Outcome {
+  text: string;
+  actions: ReplyAction[];
+  slots: Record<string, unknown> | undefined;
+  intent: string;
+  score: number;
+  source: ReplySource;
+  owner: PluginVersion | null;
+  reason: NoMatchReason | undefined;
+}
+
 const OOS = 'oos';
 const MAX_CANDIDATES = 3;
 
@@ -58,11 +79,18 @@ function byScore(a: IntentScore, b: IntentScore): number {
 }
 
 /** Turns `promise` into one that rejects with `CORE_PLUGIN_TIMEOUT` after `ms`. */
-function withBudget<T>(promise: PromiseLike<T>, ms: number, turn: TurnContext | undefined, plugin: string): Promise<T> {
+function withBudget<T>(
+  promise: PromiseLike<T>,
+  ms: number,
+  turn: TurnContext | undefined,
+  plugin: string,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       turn?.abort();
-      reject(new KefuError('CORE_PLUGIN_TIMEOUT', `plugin "${plugin}" did not answer within ${ms} ms`));
+      reject(
+        new KefuError('CORE_PLUGIN_TIMEOUT', `plugin "${plugin}" did not answer within ${ms} ms`),
+      );
     }, ms);
 
     promise.then(
@@ -98,17 +126,17 @@ class TurnContext implements Turn {
   #aborted = false;
 
   constructor(
-    session: Session,
-    traceId: string,
-    text: string,
+    facts: TurnFacts,
     winner: Candidate,
     source: ReplySource,
     baseLogger: Logger,
     pluginId: string,
   ) {
+    const session = facts.session;
+
     this.sessionId = session.id;
-    this.traceId = traceId;
-    this.text = text;
+    this.traceId = facts.traceId;
+    this.text = facts.text;
     this.intent = winner.intent;
     this.score = winner.score;
     this.source = source;
@@ -122,7 +150,11 @@ class TurnContext implements Turn {
     this.#logger ??=
       this.#baseLogger === silentLogger
         ? silentLogger
-        : this.#baseLogger.child({ sessionId: this.sessionId, traceId: this.traceId, pluginId: this.#pluginId });
+        : this.#baseLogger.child({
+            sessionId: this.sessionId,
+            traceId: this.traceId,
+            pluginId: this.#pluginId,
+          });
 
     return this.#logger;
   }
@@ -147,7 +179,11 @@ type ReplyObject = Exclude<PluginReply, string>;
 
 /** Throws `CORE_PLUGIN_FAILED` unless `value` is a reply object with a text. */
 function checkReply(value: unknown, plugin: string): asserts value is ReplyObject {
-  if (typeof value !== 'object' || value === null || typeof (value as ReplyObject).text !== 'string') {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as ReplyObject).text !== 'string'
+  ) {
     throw new KefuError('CORE_PLUGIN_FAILED', `plugin "${plugin}" returned a reply without a text`);
   }
 }
@@ -205,7 +241,8 @@ export class Dispatcher {
         try {
           intents = await guard.fire(text, session);
 
-          if (!Array.isArray(intents)) throw new TypeError('the NLU provider answered without a list of intents');
+          if (!Array.isArray(intents))
+            throw new TypeError('the NLU provider answered without a list of intents');
 
           source = 'nlu';
         } catch (cause) {
@@ -242,7 +279,10 @@ export class Dispatcher {
       const ranked = this.#rank(intents, source, registry, detected);
       const best = ranked[0];
       const reason = this.#choose(ranked, registry, isFallback);
-      const owner = reason === undefined && best !== undefined ? registry.routes.get(best.intent)?.owner : undefined;
+      const owner =
+        reason === undefined && best !== undefined
+          ? registry.routes.get(best.intent)?.owner
+          : undefined;
       const candidates = ranked.length > MAX_CANDIDATES ? ranked.slice(0, MAX_CANDIDATES) : ranked;
       const winnerSource: ReplySource = best?.source ?? source;
 
@@ -259,22 +299,34 @@ export class Dispatcher {
         });
       }
 
+      const facts: TurnFacts = { session, text, traceId, startedAt, candidates };
       let reply: Reply;
 
       if (reason !== undefined || best === undefined) {
-        reply = this.#outOfScope(session, text, traceId, startedAt, best?.score ?? 0, reason ?? 'out_of_scope', candidates);
+        reply = this.#outOfScope(facts, best?.score ?? 0, reason ?? 'out_of_scope');
       } else if (owner === undefined) {
         // An intent no plugin answers wins only through a rule that carries
         // its own reply; anything else was filtered out while ranking.
-        reply = this.#finish(session, text, traceId, startedAt, best.reply ?? '', [], undefined, best.intent, best.score, 'rules', null, undefined, candidates);
+        reply = this.#finish(facts, {
+          text: best.reply ?? '',
+          actions: [],
+          slots: undefined,
+          intent: best.intent,
+          score: best.score,
+          source: 'rules',
+          owner: null,
+          reason: undefined,
+        });
       } else {
         let value: PluginReply | undefined;
 
         try {
-          const turn = new TurnContext(session, traceId, text, best, winnerSource, o.logger, owner.name);
+          const turn = new TurnContext(facts, best, winnerSource, o.logger, owner.name);
           const result = owner.plugin.handle.call(owner.plugin, turn);
 
-          value = isThenable(result) ? await withBudget(result, o.handlerTimeoutMs, turn, owner.name) : result;
+          value = isThenable(result)
+            ? await withBudget(result, o.handlerTimeoutMs, turn, owner.name)
+            : result;
 
           if (typeof value !== 'string') checkReply(value, owner.name);
         } catch (error) {
@@ -282,20 +334,27 @@ export class Dispatcher {
           value = undefined;
         }
 
-        if (value === undefined) {
-          reply = this.#outOfScope(session, text, traceId, startedAt, best.score, 'plugin_failed', candidates);
-        } else if (typeof value === 'string') {
-          reply = this.#finish(session, text, traceId, startedAt, value, [], undefined, best.intent, best.score, winnerSource, owner, undefined, candidates);
-        } else {
-          reply = this.#finish(session, text, traceId, startedAt, value.text, replyActions(value), value.slots, best.intent, best.score, winnerSource, owner, undefined, candidates);
-        }
+        reply =
+          value === undefined
+            ? this.#outOfScope(facts, best.score, 'plugin_failed')
+            : this.#finish(facts, {
+                text: typeof value === 'string' ? value : value.text,
+                actions: typeof value === 'string' ? [] : replyActions(value),
+                slots: typeof value === 'string' ? undefined : value.slots,
+                intent: best.intent,
+                score: best.score,
+                source: winnerSource,
+                owner,
+                reason: undefined,
+              });
       }
 
       const saving = o.pool.save(session);
 
       if (saving !== undefined) await saving;
 
-      if (emitter.listenerCount('reply.out') > 0) emitter.emit('reply.out', { sessionId, traceId, reply });
+      if (emitter.listenerCount('reply.out') > 0)
+        emitter.emit('reply.out', { sessionId, traceId, reply });
 
       return reply;
     } catch (error) {
@@ -313,7 +372,13 @@ export class Dispatcher {
    * gets the out-of-scope text, the host an `error` event, and the session
    * is left as it was.
    */
-  #failed(error: unknown, sessionId: string, text: string, traceId: string, startedAt: number): Reply {
+  #failed(
+    error: unknown,
+    sessionId: string,
+    text: string,
+    traceId: string,
+    startedAt: number,
+  ): Reply {
     const o = this.#o;
     const texts = o.outOfScopeReply;
 
@@ -336,7 +401,11 @@ export class Dispatcher {
     };
   }
 
-  #fallback(sessionId: string, traceId: string, why: { reason: FallbackReason; error: KefuError }): void {
+  #fallback(
+    sessionId: string,
+    traceId: string,
+    why: { reason: FallbackReason; error: KefuError },
+  ): void {
     const o = this.#o;
 
     o.stats.fallbacks[why.reason]++;
@@ -344,7 +413,11 @@ export class Dispatcher {
   }
 
   /** Why no candidate wins, or `undefined` when the best one does. */
-  #choose(ranked: Candidate[], registry: PluginRegistry, isFallback: boolean): NoMatchReason | undefined {
+  #choose(
+    ranked: Candidate[],
+    registry: PluginRegistry,
+    isFallback: boolean,
+  ): NoMatchReason | undefined {
     const best = ranked[0];
 
     if (best === undefined) return isFallback ? 'nlu_fallback' : 'out_of_scope';
@@ -356,7 +429,8 @@ export class Dispatcher {
 
     if (best.score < threshold) return isFallback ? 'nlu_fallback' : 'below_threshold';
 
-    if (runnerUp !== undefined && best.score - runnerUp.score < this.#o.ambiguityMargin) return 'ambiguous';
+    if (runnerUp !== undefined && best.score - runnerUp.score < this.#o.ambiguityMargin)
+      return 'ambiguous';
 
     return undefined;
   }
@@ -406,7 +480,10 @@ export class Dispatcher {
     return waits === undefined ? out : Promise.all(waits).then(() => out);
   }
 
-  #toCandidate(version: PluginVersion, value: number | Detection | null | undefined): Candidate | undefined {
+  #toCandidate(
+    version: PluginVersion,
+    value: number | Detection | null | undefined,
+  ): Candidate | undefined {
     if (value === null || value === undefined) return undefined;
 
     if (typeof value === 'number') {
@@ -415,7 +492,8 @@ export class Dispatcher {
         : undefined;
     }
 
-    if (typeof value !== 'object' || typeof value.score !== 'number' || !(value.score > 0)) return undefined;
+    if (typeof value !== 'object' || typeof value.score !== 'number' || !(value.score > 0))
+      return undefined;
 
     const intent = value.intent ?? version.firstIntent;
 
@@ -446,7 +524,11 @@ export class Dispatcher {
     for (let i = 0; i < intents.length; i++) {
       const entry = intents[i] as Candidate;
 
-      if (routes.has(entry.intent) || entry.intent === OOS || (source === 'rules' && typeof entry.reply === 'string')) {
+      if (
+        routes.has(entry.intent) ||
+        entry.intent === OOS ||
+        (source === 'rules' && typeof entry.reply === 'string')
+      ) {
         ranked.push(entry);
       }
     }
@@ -459,7 +541,8 @@ export class Dispatcher {
 
         if (at === -1) ranked.push(candidate);
         else if ((ranked[at] as Candidate).score < candidate.score) ranked[at] = candidate;
-        else if (candidate.slots !== undefined) ranked[at] = { ...(ranked[at] as Candidate), slots: candidate.slots };
+        else if (candidate.slots !== undefined)
+          ranked[at] = { ...(ranked[at] as Candidate), slots: candidate.slots };
       }
     }
 
@@ -479,51 +562,45 @@ export class Dispatcher {
     const wrapped =
       error instanceof KefuError
         ? error
-        : new KefuError('CORE_PLUGIN_FAILED', `plugin "${version.name}" failed`, { cause: error, details: { name: version.name } });
+        : new KefuError('CORE_PLUGIN_FAILED', `plugin "${version.name}" failed`, {
+            cause: error,
+            details: { name: version.name },
+          });
 
     o.stats.errors++;
-    o.logger.warn({ err: wrapped, sessionId, traceId, pluginId: version.name }, 'plugin failed, answering out of scope');
+    o.logger.warn(
+      { err: wrapped, sessionId, traceId, pluginId: version.name },
+      'plugin failed, answering out of scope',
+    );
     o.emitter.emit('error', { error: wrapped, sessionId, traceId, plugin: version.name });
   }
 
-  #outOfScope(
-    session: Session,
-    text: string,
-    traceId: string,
-    startedAt: number,
-    score: number,
-    reason: NoMatchReason,
-    candidates: IntentScore[],
-  ): Reply {
+  #outOfScope(facts: TurnFacts, score: number, reason: NoMatchReason): Reply {
     const texts = this.#o.outOfScopeReply;
-    const answer = hasCjk(text) ? texts.zh : texts.en;
 
-    return this.#finish(session, text, traceId, startedAt, answer, [], undefined, OOS, score, 'fallback', null, reason, candidates);
+    return this.#finish(facts, {
+      text: hasCjk(facts.text) ? texts.zh : texts.en,
+      actions: [],
+      slots: undefined,
+      intent: OOS,
+      score,
+      source: 'fallback',
+      owner: null,
+      reason,
+    });
   }
 
   /** Updates the session and builds the reply; the caller saves the session. */
-  #finish(
-    session: Session,
-    text: string,
-    traceId: string,
-    startedAt: number,
-    answer: string,
-    actions: ReplyAction[],
-    slots: Record<string, unknown> | undefined,
-    intent: string,
-    score: number,
-    source: ReplySource,
-    owner: PluginVersion | null,
-    reason: NoMatchReason | undefined,
-    candidates: IntentScore[],
-  ): Reply {
+  #finish(facts: TurnFacts, outcome: Outcome): Reply {
+    const { session, text, traceId } = facts;
+    const { intent, score, source, owner, reason, slots } = outcome;
     const o = this.#o;
     // The pool stamped the session when the turn took it: one clock read less.
     const now = session.updatedAt;
 
     session.turns++;
     o.pool.appendHistory(session, { from: 'visitor', text, at: now, traceId });
-    o.pool.appendHistory(session, { from: 'bot', text: answer, at: now, intent, traceId });
+    o.pool.appendHistory(session, { from: 'bot', text: outcome.text, at: now, intent, traceId });
 
     if (reason === undefined) session.lastIntent = intent;
 
@@ -543,10 +620,10 @@ export class Dispatcher {
       score,
       source,
       plugin: owner === null ? null : owner.ref,
-      text: answer,
-      actions,
-      latencyMs: performance.now() - startedAt,
-      candidates,
+      text: outcome.text,
+      actions: outcome.actions,
+      latencyMs: performance.now() - facts.startedAt,
+      candidates: facts.candidates,
     };
 
     if (reason !== undefined) {

@@ -36,7 +36,16 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
-function invalid(code: 'CORE_SESSION_ID_INVALID' | 'CORE_TEXT_INVALID' | 'CORE_TEXT_EMPTY' | 'CORE_TEXT_TOO_LONG' | 'CORE_TEXT_MALFORMED' | 'CORE_INPUT_INVALID', message: string): Promise<never> {
+function invalid(
+  code:
+    | 'CORE_SESSION_ID_INVALID'
+    | 'CORE_TEXT_INVALID'
+    | 'CORE_TEXT_EMPTY'
+    | 'CORE_TEXT_TOO_LONG'
+    | 'CORE_TEXT_MALFORMED'
+    | 'CORE_INPUT_INVALID',
+  message: string,
+): Promise<never> {
   return Promise.reject(new KefuError(code, message));
 }
 
@@ -91,15 +100,21 @@ class KefuEngine implements Engine {
       ttlMs: sessions.ttlMs,
       historyMax: sessions.historyMax,
       sweepIntervalMs: sessions.sweepIntervalMs,
-      store: sessions.store ?? new MemorySessionStore({ max: sessions.max * 2, ttlMs: sessions.ttlMs }),
+      store:
+        sessions.store ?? new MemorySessionStore({ max: sessions.max * 2, ttlMs: sessions.ttlMs }),
       onStart: (sessionId, traceId) => {
-        emitter.emit('session.start', traceId === undefined ? { sessionId } : { sessionId, traceId });
+        emitter.emit(
+          'session.start',
+          traceId === undefined ? { sessionId } : { sessionId, traceId },
+        );
       },
       onEnd: (sessionId, reason) => emitter.emit('session.end', { sessionId, reason }),
       onStoreError: (error, sessionId) => {
         this.#stats.errors++;
         emitter.emit('error', {
-          error: new KefuError('CORE_SESSION_STORE_FAILED', 'the session store failed', { cause: error }),
+          error: new KefuError('CORE_SESSION_STORE_FAILED', 'the session store failed', {
+            cause: error,
+          }),
           sessionId,
         });
       },
@@ -114,9 +129,15 @@ class KefuEngine implements Engine {
       rollingCountTimeoutMs: breaker.rollingCountTimeoutMs,
       rollingCountBuckets: breaker.rollingCountBuckets,
       onBreaker: (state) => {
-        const event = state === 'open' ? 'breaker.open' : state === 'halfOpen' ? 'breaker.halfOpen' : 'breaker.close';
+        const event =
+          state === 'open'
+            ? 'breaker.open'
+            : state === 'halfOpen'
+              ? 'breaker.halfOpen'
+              : 'breaker.close';
 
-        if (state === 'open') this.#logger.warn({ breakerState: state }, 'NLU breaker open, answering from rules');
+        if (state === 'open')
+          this.#logger.warn({ breakerState: state }, 'NLU breaker open, answering from rules');
         else this.#logger.info({ breakerState: state }, 'NLU breaker changed state');
 
         emitter.emit(event, { state });
@@ -192,28 +213,44 @@ class KefuEngine implements Engine {
     const { sessionId, text } = input;
 
     if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 256) {
-      return invalid('CORE_SESSION_ID_INVALID', 'expected sessionId to be a string of 1 to 256 characters');
+      return invalid(
+        'CORE_SESSION_ID_INVALID',
+        'expected sessionId to be a string of 1 to 256 characters',
+      );
     }
 
-    if (typeof text !== 'string') return invalid('CORE_TEXT_INVALID', `expected text to be a string, got ${typeof text}`);
+    if (typeof text !== 'string')
+      return invalid('CORE_TEXT_INVALID', `expected text to be a string, got ${typeof text}`);
 
     if (text.length > this.#options.maxTextLength) {
-      return invalid('CORE_TEXT_TOO_LONG', `expected at most ${this.#options.maxTextLength} characters, got ${text.length}`);
+      return invalid(
+        'CORE_TEXT_TOO_LONG',
+        `expected at most ${this.#options.maxTextLength} characters, got ${text.length}`,
+      );
     }
 
     // Most texts start with a visible ASCII character: skip the regex then.
     const first = text.charCodeAt(0);
 
-    if (!(first > 0x20 && first < 0x7f) && WHITESPACE_ONLY.test(text)) return invalid('CORE_TEXT_EMPTY', 'expected a text with something besides whitespace');
+    if (!(first > 0x20 && first < 0x7f) && WHITESPACE_ONLY.test(text))
+      return invalid('CORE_TEXT_EMPTY', 'expected a text with something besides whitespace');
 
-    if (!(text as WellFormedCheck).isWellFormed()) return invalid('CORE_TEXT_MALFORMED', 'expected well-formed UTF-16 text, got a lone surrogate');
+    if (!(text as WellFormedCheck).isWellFormed())
+      return invalid(
+        'CORE_TEXT_MALFORMED',
+        'expected well-formed UTF-16 text, got a lone surrogate',
+      );
 
     const given = input.traceId;
     let traceId: string;
 
     if (given === undefined) traceId = makeTraceId();
     else if (typeof given === 'string' && given.length > 0 && given.length <= 128) traceId = given;
-    else return invalid('CORE_INPUT_INVALID', 'expected traceId to be a string of 1 to 128 characters');
+    else
+      return invalid(
+        'CORE_INPUT_INVALID',
+        'expected traceId to be a string of 1 to 128 characters',
+      );
 
     const queue = this.#queues.get(sessionId);
 
@@ -279,7 +316,10 @@ class KefuEngine implements Engine {
     if (this.#closed) return this.#closedError();
 
     if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 256) {
-      return invalid('CORE_SESSION_ID_INVALID', 'expected sessionId to be a string of 1 to 256 characters');
+      return invalid(
+        'CORE_SESSION_ID_INVALID',
+        'expected sessionId to be a string of 1 to 256 characters',
+      );
     }
 
     if (typeof entry !== 'object' || entry === null || typeof entry.text !== 'string') {
@@ -287,7 +327,10 @@ class KefuEngine implements Engine {
     }
 
     if (!['visitor', 'bot', 'agent'].includes(entry.from) || typeof entry.at !== 'number') {
-      return invalid('CORE_INPUT_INVALID', 'expected a history entry { from: visitor|bot|agent, text, at }');
+      return invalid(
+        'CORE_INPUT_INVALID',
+        'expected a history entry { from: visitor|bot|agent, text, at }',
+      );
     }
 
     const queue = this.#queues.get(sessionId);

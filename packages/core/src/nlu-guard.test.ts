@@ -41,7 +41,8 @@ function makeGuard(overrides: Partial<NluGuardOptions>, isTrained = true): Made 
 
   if (isTrained) guard.markTrained();
 
-  const next = (state: BreakerState): Promise<void> => new Promise((done) => waiting.push({ state, done }));
+  const next = (state: BreakerState): Promise<void> =>
+    new Promise((done) => waiting.push({ state, done }));
 
   return { guard, states, next };
 }
@@ -76,13 +77,19 @@ describe('NluGuard', () => {
   });
 
   it('gets the rules answer within the timeout plus 50 ms when the NLU is slow', async () => {
-    const slow = provider(() => new Promise((done) => setTimeout(() => done([{ intent: 'late', score: 1 }]), 1_000)));
+    const slow = provider(
+      () => new Promise((done) => setTimeout(() => done([{ intent: 'late', score: 1 }]), 1_000)),
+    );
     const { guard } = makeGuard({ provider: slow, timeoutMs: 100 });
     const started = performance.now();
     const result = await guard.classify('hi', session);
     const elapsed = performance.now() - started;
 
-    expect(result).toMatchObject({ source: 'rules', fallback: 'timeout', intents: [{ intent: 'from_rules' }] });
+    expect(result).toMatchObject({
+      source: 'rules',
+      fallback: 'timeout',
+      intents: [{ intent: 'from_rules' }],
+    });
     expect(result.error?.code).toBe('CORE_NLP_TIMEOUT');
     expect(elapsed).toBeLessThan(150);
     guard.shutdown();
@@ -100,7 +107,11 @@ describe('NluGuard', () => {
   it('opens after the configured failures, half-opens after the reset timeout and closes after a success', async () => {
     let isFailing = true;
     const flaky = provider(() => (isFailing ? Promise.reject(new Error('down')) : ok('greet')));
-    const { guard, states, next } = makeGuard({ provider: flaky, volumeThreshold: 3, resetTimeoutMs: 100 });
+    const { guard, states, next } = makeGuard({
+      provider: flaky,
+      volumeThreshold: 3,
+      resetTimeoutMs: 100,
+    });
     const halfOpen = next('halfOpen');
 
     await guard.classify('1', session);
@@ -129,7 +140,11 @@ describe('NluGuard', () => {
   it('counts a throwing rule matcher as no candidates', async () => {
     const errors: unknown[] = [];
     const { guard } = makeGuard({
-      rules: { match: () => { throw new Error('bad rules'); } },
+      rules: {
+        match: () => {
+          throw new Error('bad rules');
+        },
+      },
       onRulesError: (error) => errors.push(error),
     });
     const result = await guard.classify('hi', session);

@@ -138,7 +138,11 @@ export class NluGuard {
   explain(cause: unknown): { reason: FallbackReason; error: KefuError } {
     const error = translate(cause, this.#options.timeoutMs);
     const reason: FallbackReason =
-      error.code === 'CORE_NLP_TIMEOUT' ? 'timeout' : error.code === 'CORE_NLP_CIRCUIT_OPEN' ? 'circuit_open' : 'error';
+      error.code === 'CORE_NLP_TIMEOUT'
+        ? 'timeout'
+        : error.code === 'CORE_NLP_CIRCUIT_OPEN'
+          ? 'circuit_open'
+          : 'error';
 
     return { reason, error };
   }
@@ -149,7 +153,10 @@ export class NluGuard {
 
     return {
       reason: 'not_trained',
-      error: new KefuError('CORE_NLP_NOT_TRAINED', 'the NLU provider has not finished its first training'),
+      error: new KefuError(
+        'CORE_NLP_NOT_TRAINED',
+        'the NLU provider has not finished its first training',
+      ),
     };
   }
 
@@ -169,12 +176,20 @@ export class NluGuard {
     } catch (cause) {
       const { reason, error } = this.explain(cause);
 
-      return { intents: await this.matchRules(text, session), source: 'rules', fallback: reason, error };
+      return {
+        intents: await this.matchRules(text, session),
+        source: 'rules',
+        fallback: reason,
+        error,
+      };
     }
   }
 
   /** The rule matcher's answer; a throwing matcher counts as no candidates. */
-  matchRules(text: string, session: SessionView): readonly RuleCandidate[] | Promise<readonly RuleCandidate[]> {
+  matchRules(
+    text: string,
+    session: SessionView,
+  ): readonly RuleCandidate[] | Promise<readonly RuleCandidate[]> {
     const rules = this.#options.rules;
 
     if (rules === undefined) return EMPTY;
@@ -207,7 +222,9 @@ function translate(cause: unknown, timeoutMs: number): KefuError {
   const code = ours ? (cause as { code?: unknown }).code : undefined;
 
   if (code === 'ETIMEDOUT') {
-    return new KefuError('CORE_NLP_TIMEOUT', `the NLU did not answer within ${timeoutMs} ms`, { cause });
+    return new KefuError('CORE_NLP_TIMEOUT', `the NLU did not answer within ${timeoutMs} ms`, {
+      cause,
+    });
   }
 
   if (code === 'EOPENBREAKER') {

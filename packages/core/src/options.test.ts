@@ -26,7 +26,10 @@ describe('resolveOptions()', () => {
   });
 
   it('uses one out-of-scope text for both languages when given a string', () => {
-    expect(resolveOptions({ outOfScopeReply: 'No idea' }).outOfScopeReply).toEqual({ en: 'No idea', zh: 'No idea' });
+    expect(resolveOptions({ outOfScopeReply: 'No idea' }).outOfScopeReply).toEqual({
+      en: 'No idea',
+      zh: 'No idea',
+    });
   });
 
   it.each([

@@ -159,10 +159,14 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const parsed = optionsSchema.safeParse(input ?? {});
 
   if (!parsed.success) {
-    throw new KefuError('CORE_OPTIONS_INVALID', `invalid engine options: ${describeIssues(parsed.error)}`, {
-      cause: parsed.error,
-      details: { issues: parsed.error.issues },
-    });
+    throw new KefuError(
+      'CORE_OPTIONS_INVALID',
+      `invalid engine options: ${describeIssues(parsed.error)}`,
+      {
+        cause: parsed.error,
+        details: { issues: parsed.error.issues },
+      },
+    );
   }
 
   const o = parsed.data;
@@ -182,7 +186,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       timeoutMs: o.nlu?.timeoutMs ?? DEFAULTS.nluTimeoutMs,
       retrainDebounceMs: o.nlu?.retrainDebounceMs ?? DEFAULTS.retrainDebounceMs,
       breaker: {
-        errorThresholdPercentage: breaker.errorThresholdPercentage ?? DEFAULTS.errorThresholdPercentage,
+        errorThresholdPercentage:
+          breaker.errorThresholdPercentage ?? DEFAULTS.errorThresholdPercentage,
         volumeThreshold: breaker.volumeThreshold ?? DEFAULTS.volumeThreshold,
         resetTimeoutMs: breaker.resetTimeoutMs ?? DEFAULTS.resetTimeoutMs,
         rollingCountTimeoutMs: breaker.rollingCountTimeoutMs ?? DEFAULTS.rollingCountTimeoutMs,

@@ -11,7 +11,15 @@ import { checkPlugin } from './internal/plugin-schema.js';
 import { nativeImport } from './internal/native-import.js';
 import { isTypeScript, transpilePlugin } from './internal/transpile.js';
 import type { Logger } from './logger.js';
-import type { EngineEvents, Plugin, PluginApi, PluginInfo, RuleMatcher, RuleSpec, TrainingExample } from './types.js';
+import type {
+  EngineEvents,
+  Plugin,
+  PluginApi,
+  PluginInfo,
+  RuleMatcher,
+  RuleSpec,
+  TrainingExample,
+} from './types.js';
 
 /** The typed emitter the engine and its parts share. */
 export type EngineEmitter = EventEmitter<{ [E in keyof EngineEvents]: [EngineEvents[E]] }>;
@@ -148,7 +156,11 @@ export class PluginHost {
   }
 
   release(registry: PluginRegistry): void {
-    if (--registry.inflight === 0 && registry !== this.#current && this.#draining.delete(registry)) {
+    if (
+      --registry.inflight === 0 &&
+      registry !== this.#current &&
+      this.#draining.delete(registry)
+    ) {
       this.#flushDisposals();
     }
   }
@@ -177,7 +189,12 @@ export class PluginHost {
 
     for (const version of this.#active.values()) {
       const record = version.file === null ? undefined : this.#files.get(version.file);
-      const info: PluginInfo = { name: version.name, version: version.version, state: 'active', file: version.file };
+      const info: PluginInfo = {
+        name: version.name,
+        version: version.version,
+        state: 'active',
+        file: version.file,
+      };
 
       if (record?.error !== undefined) info.error = record.error;
 
@@ -188,24 +205,40 @@ export class PluginHost {
     for (const [file, record] of this.#files) {
       if (record.error === undefined) continue;
 
-      if (record.name !== undefined && listed.has(record.name) && this.#active.get(record.name)?.file === file) {
+      if (
+        record.name !== undefined &&
+        listed.has(record.name) &&
+        this.#active.get(record.name)?.file === file
+      ) {
         continue;
       }
 
-      out.push({ name: record.failedName ?? record.name ?? basename(file), version: '', state: 'failed', file, error: record.error });
+      out.push({
+        name: record.failedName ?? record.name ?? basename(file),
+        version: '',
+        state: 'failed',
+        file,
+        error: record.error,
+      });
     }
 
     return out;
   }
 
   /** Loads the plugin files and folder given at start-up, then watches the folder if asked. */
-  async start(files: readonly string[], dir: string | undefined, isWatching: boolean): Promise<void> {
+  async start(
+    files: readonly string[],
+    dir: string | undefined,
+    isWatching: boolean,
+  ): Promise<void> {
     const all = files.map((file) => resolve(file));
 
     if (dir !== undefined) {
       const folder = resolve(dir);
       const names = await readdir(folder).catch((error: unknown) => {
-        throw new KefuError('CORE_OPTIONS_INVALID', `plugins.dir: cannot read folder ${folder}`, { cause: error });
+        throw new KefuError('CORE_OPTIONS_INVALID', `plugins.dir: cannot read folder ${folder}`, {
+          cause: error,
+        });
       });
 
       for (const name of names.sort()) {
@@ -249,13 +282,20 @@ export class PluginHost {
   }
 
   async #load(file: string, force: boolean): Promise<PluginInfo> {
-    const record = this.#files.get(file) ?? { name: undefined, failedName: undefined, hash: undefined, error: undefined };
+    const record = this.#files.get(file) ?? {
+      name: undefined,
+      failedName: undefined,
+      hash: undefined,
+      error: undefined,
+    };
 
     this.#files.set(file, record);
 
     try {
       const source = await readFile(file).catch((cause: unknown) => {
-        throw new KefuError('CORE_PLUGIN_LOAD_FAILED', `cannot read plugin file ${file}`, { cause });
+        throw new KefuError('CORE_PLUGIN_LOAD_FAILED', `cannot read plugin file ${file}`, {
+          cause,
+        });
       });
       const hash = createHash('sha1').update(source).digest('hex');
       const current = record.name === undefined ? undefined : this.#active.get(record.name);
@@ -278,7 +318,10 @@ export class PluginHost {
       await this.#setup(version, previous);
 
       // A file that now exports a plugin under another name retires the old name.
-      const renamed = record.name !== undefined && record.name !== version.name ? this.#active.get(record.name) : undefined;
+      const renamed =
+        record.name !== undefined && record.name !== version.name
+          ? this.#active.get(record.name)
+          : undefined;
 
       record.name = version.name;
       record.hash = hash;
@@ -297,7 +340,11 @@ export class PluginHost {
 
     if (isTypeScript(file)) {
       target = await transpilePlugin(file).catch((cause: unknown) => {
-        throw new KefuError('CORE_PLUGIN_LOAD_FAILED', `cannot transpile ${file}: ${errorMessage(cause)}`, { cause });
+        throw new KefuError(
+          'CORE_PLUGIN_LOAD_FAILED',
+          `cannot transpile ${file}: ${errorMessage(cause)}`,
+          { cause },
+        );
       });
     }
 
@@ -309,7 +356,11 @@ export class PluginHost {
     try {
       module = await nativeImport(url);
     } catch (cause) {
-      throw new KefuError('CORE_PLUGIN_LOAD_FAILED', `cannot import ${file}: ${errorMessage(cause)}`, { cause });
+      throw new KefuError(
+        'CORE_PLUGIN_LOAD_FAILED',
+        `cannot import ${file}: ${errorMessage(cause)}`,
+        { cause },
+      );
     }
 
     return module.default;
@@ -322,7 +373,10 @@ export class PluginHost {
       const name = (value as { name?: unknown } | null)?.name;
 
       throw new KefuError('CORE_PLUGIN_INVALID', `invalid plugin in ${file}: ${check.reason}`, {
-        details: typeof name === 'string' ? { file, name, issues: check.issues } : { file, issues: check.issues },
+        details:
+          typeof name === 'string'
+            ? { file, name, issues: check.issues }
+            : { file, issues: check.issues },
       });
     }
 
@@ -331,7 +385,11 @@ export class PluginHost {
 
     for (const intent of plugin.intents) {
       intent.rules?.forEach((spec, i) => {
-        rules.push({ id: `${plugin.name}:${intent.name}:${i}`, ...spec, intent: spec.intent ?? intent.name });
+        rules.push({
+          id: `${plugin.name}:${intent.name}:${i}`,
+          ...spec,
+          intent: spec.intent ?? intent.name,
+        });
       });
     }
 
@@ -389,15 +447,20 @@ export class PluginHost {
 
     if (rules?.setRules === undefined) return;
 
-    if (version.rules.length === 0 && (previous === undefined || previous.rules.length === 0)) return;
+    if (version.rules.length === 0 && (previous === undefined || previous.rules.length === 0))
+      return;
 
     try {
       rules.setRules(version.name, version.rules);
     } catch (cause) {
-      throw new KefuError('CORE_PLUGIN_INVALID', `rules of plugin "${version.name}" were refused: ${errorMessage(cause)}`, {
-        cause,
-        details: { name: version.name },
-      });
+      throw new KefuError(
+        'CORE_PLUGIN_INVALID',
+        `rules of plugin "${version.name}" were refused: ${errorMessage(cause)}`,
+        {
+          cause,
+          details: { name: version.name },
+        },
+      );
     }
   }
 
@@ -406,7 +469,8 @@ export class PluginHost {
 
     if (rules?.setRules === undefined) return;
 
-    if (version.rules.length === 0 && (previous === undefined || previous.rules.length === 0)) return;
+    if (version.rules.length === 0 && (previous === undefined || previous.rules.length === 0))
+      return;
 
     try {
       rules.setRules(version.name, previous?.rules ?? []);
@@ -425,10 +489,14 @@ export class PluginHost {
     } catch (cause) {
       await this.#cleanup(version, false);
       this.#restoreRules(version, previous);
-      throw new KefuError('CORE_PLUGIN_SETUP_FAILED', `setup() of plugin "${version.name}" failed: ${errorMessage(cause)}`, {
-        cause,
-        details: { name: version.name },
-      });
+      throw new KefuError(
+        'CORE_PLUGIN_SETUP_FAILED',
+        `setup() of plugin "${version.name}" failed: ${errorMessage(cause)}`,
+        {
+          cause,
+          details: { name: version.name },
+        },
+      );
     }
   }
 
@@ -461,7 +529,11 @@ export class PluginHost {
     };
   }
 
-  #swap(version: PluginVersion, previous: PluginVersion | undefined, renamed: PluginVersion | undefined): void {
+  #swap(
+    version: PluginVersion,
+    previous: PluginVersion | undefined,
+    renamed: PluginVersion | undefined,
+  ): void {
     const emitter = this.#options.emitter;
 
     this.#active.set(version.name, version);
@@ -485,14 +557,26 @@ export class PluginHost {
     }
 
     if (renamed !== undefined) {
-      emitter.emit('plugin.unloaded', { name: renamed.name, version: renamed.version, file: renamed.file, reason: 'removed' });
+      emitter.emit('plugin.unloaded', {
+        name: renamed.name,
+        version: renamed.version,
+        file: renamed.file,
+        reason: 'removed',
+      });
     }
 
-    const loaded: EngineEvents['plugin.loaded'] = { name: version.name, version: version.version, file: version.file };
+    const loaded: EngineEvents['plugin.loaded'] = {
+      name: version.name,
+      version: version.version,
+      file: version.file,
+    };
 
     if (previous !== undefined) loaded.previousVersion = previous.version;
 
-    this.#options.logger.info({ pluginId: version.name, version: version.version, file: version.file }, 'plugin loaded');
+    this.#options.logger.info(
+      { pluginId: version.name, version: version.version, file: version.file },
+      'plugin loaded',
+    );
     emitter.emit('plugin.loaded', loaded);
     this.#options.onChange();
   }
@@ -503,8 +587,16 @@ export class PluginHost {
     if (reason === 'removed') this.#forgetRules(version);
 
     this.#replaceRegistry([version]);
-    this.#options.logger.info({ pluginId: version.name, version: version.version, reason }, 'plugin unloaded');
-    this.#options.emitter.emit('plugin.unloaded', { name: version.name, version: version.version, file: version.file, reason });
+    this.#options.logger.info(
+      { pluginId: version.name, version: version.version, reason },
+      'plugin unloaded',
+    );
+    this.#options.emitter.emit('plugin.unloaded', {
+      name: version.name,
+      version: version.version,
+      file: version.file,
+      reason,
+    });
 
     if (reason === 'removed') this.#options.onChange();
   }
@@ -575,7 +667,11 @@ export class PluginHost {
   #fail(file: string, record: FileRecord, error: unknown): PluginInfo {
     const wrapped = isKefuError(error)
       ? error
-      : new KefuError('CORE_PLUGIN_LOAD_FAILED', `plugin ${file} failed to load: ${errorMessage(error)}`, { cause: error });
+      : new KefuError(
+          'CORE_PLUGIN_LOAD_FAILED',
+          `plugin ${file} failed to load: ${errorMessage(error)}`,
+          { cause: error },
+        );
     const name = (wrapped.details?.name as string | undefined) ?? record.name;
     const payload: EngineEvents['plugin.failed'] = { file, error: wrapped };
 
@@ -588,9 +684,16 @@ export class PluginHost {
 
     const serving = record.name === undefined ? undefined : this.#active.get(record.name);
 
-    if (serving !== undefined && serving.file === file) return { ...this.#info(serving), error: wrapped.message };
+    if (serving !== undefined && serving.file === file)
+      return { ...this.#info(serving), error: wrapped.message };
 
-    return { name: name ?? basename(file), version: '', state: 'failed', file, error: wrapped.message };
+    return {
+      name: name ?? basename(file),
+      version: '',
+      state: 'failed',
+      file,
+      error: wrapped.message,
+    };
   }
 
   #info(version: PluginVersion): PluginInfo {

@@ -9,7 +9,9 @@ interface Ended {
   reason: SessionEndReason;
 }
 
-function makePool(overrides: { max?: number; ttlMs?: number; historyMax?: number; store?: SessionStore } = {}) {
+function makePool(
+  overrides: { max?: number; ttlMs?: number; historyMax?: number; store?: SessionStore } = {},
+) {
   const ended: Ended[] = [];
   const started: string[] = [];
   const storeErrors: unknown[] = [];
@@ -169,7 +171,8 @@ describe('SessionPool', () => {
       const { pool } = makePool({ historyMax: 3 });
       const session = await acquire(pool, 'a');
 
-      for (let i = 0; i < 5; i++) pool.appendHistory(session, { from: 'visitor', text: `m${i}`, at: i });
+      for (let i = 0; i < 5; i++)
+        pool.appendHistory(session, { from: 'visitor', text: `m${i}`, at: i });
 
       expect(session.history.map((h) => h.text)).toEqual(['m2', 'm3', 'm4']);
       await pool.close();

@@ -66,7 +66,8 @@ export class SessionPool {
 
       // The in-memory store is written back on eviction only: while a
       // session is in the pool, the store would hold the very same object.
-      if (this.#isMemoryStore) void options.store.set(item.key as string, item.value, options.ttlMs);
+      if (this.#isMemoryStore)
+        void options.store.set(item.key as string, item.value, options.ttlMs);
 
       this.#onEnd(item.key as string, 'evicted');
     });
@@ -209,7 +210,9 @@ export class SessionPool {
   #expire(session: Session): void {
     this.#cache.delete(session.id);
     this.#expirations++;
-    this.#options.store.delete(session.id).catch((error: unknown) => this.#onStoreError(error, session.id));
+    this.#options.store
+      .delete(session.id)
+      .catch((error: unknown) => this.#onStoreError(error, session.id));
     this.#onEnd(session.id, 'expired');
   }
 

@@ -7,9 +7,13 @@ const script = fileURLToPath(new URL('./fixtures/exit-after-close.ts', import.me
 
 describe('engine.close()', () => {
   it('lets the process exit by itself', async () => {
-    const child = spawn(process.execPath, ['--conditions=@kefu/source', '--import', 'tsx', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@kefu/source', '--import', 'tsx', script],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
 

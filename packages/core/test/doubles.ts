@@ -1,7 +1,15 @@
-import type { IntentScore, NluProvider, RuleCandidate, RuleMatcher, TrainingExample } from '../src/index.js';
+import type {
+  IntentScore,
+  NluProvider,
+  RuleCandidate,
+  RuleMatcher,
+  TrainingExample,
+} from '../src/index.js';
 
 /** A rule matcher that answers from a table: the first word of the text picks the candidates. */
-export function tableRules(table: Record<string, RuleCandidate[]>): RuleMatcher & { specs: Map<string, unknown[]> } {
+export function tableRules(
+  table: Record<string, RuleCandidate[]>,
+): RuleMatcher & { specs: Map<string, unknown[]> } {
   const specs = new Map<string, unknown[]>();
 
   return {

@@ -1,8 +1,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { createEngine, isKefuError, type Engine, type EngineOptions, type Logger } from '../src/index.js';
+import {
+  createEngine,
+  isKefuError,
+  type Engine,
+  type EngineOptions,
+  type Logger,
+} from '../src/index.js';
 import { TableNlu, tableRules } from './doubles.js';
-import { collect, makePluginDir, nextEvent, pluginSource, scratch, type PluginDir } from './helpers.js';
+import {
+  collect,
+  makePluginDir,
+  nextEvent,
+  pluginSource,
+  scratch,
+  type PluginDir,
+} from './helpers.js';
 
 let plugins: PluginDir;
 const engines: Engine[] = [];
@@ -27,7 +40,10 @@ beforeAll(async () => {
         return text.startsWith('num') ? 0.7 : undefined;`,
     }),
   );
-  await plugins.write('greet.js', pluginSource({ name: 'greet', intents: [{ name: 'greet', examples: ['hello'] }] }));
+  await plugins.write(
+    'greet.js',
+    pluginSource({ name: 'greet', intents: [{ name: 'greet', examples: ['hello'] }] }),
+  );
   await plugins.write(
     'faulty.js',
     pluginSource({
@@ -126,7 +142,13 @@ describe('engine.handle()', () => {
     const en = await engine.handle({ sessionId: 's1', text: 'blah' });
     const zh = await engine.handle({ sessionId: 's1', text: '今天天气怎么样' });
 
-    expect(en).toMatchObject({ intent: 'oos', source: 'fallback', plugin: null, reason: 'out_of_scope', text: 'Sorry?' });
+    expect(en).toMatchObject({
+      intent: 'oos',
+      source: 'fallback',
+      plugin: null,
+      reason: 'out_of_scope',
+      text: 'Sorry?',
+    });
     expect(zh).toMatchObject({ reason: 'out_of_scope', text: '抱歉？' });
   });
 
@@ -135,15 +157,26 @@ describe('engine.handle()', () => {
     const detected = nextEvent(engine, 'intent.detected');
     const reply = await engine.handle({ sessionId: 's1', text: 'weak hello' });
 
-    expect(reply).toMatchObject({ intent: 'oos', reason: 'below_threshold', candidates: [{ intent: 'greet', score: 0.3 }] });
-    expect(await detected).toMatchObject({ reason: 'below_threshold', intent: 'oos', plugin: null });
+    expect(reply).toMatchObject({
+      intent: 'oos',
+      reason: 'below_threshold',
+      candidates: [{ intent: 'greet', score: 0.3 }],
+    });
+    expect(await detected).toMatchObject({
+      reason: 'below_threshold',
+      intent: 'oos',
+      plugin: null,
+    });
   });
 
   it('applies a per-intent threshold over the global one', async () => {
     const engine = await engineWith();
     const reply = await engine.handle({ sessionId: 's1', text: 'cancel it' });
 
-    expect(reply).toMatchObject({ reason: 'below_threshold', candidates: [{ intent: 'cancel_order', score: 0.8 }] });
+    expect(reply).toMatchObject({
+      reason: 'below_threshold',
+      candidates: [{ intent: 'cancel_order', score: 0.8 }],
+    });
   });
 
   it('says ambiguous when the runner-up is within the margin', async () => {
@@ -157,36 +190,62 @@ describe('engine.handle()', () => {
     const engine = await engineWith();
     const reply = await engine.handle({ sessionId: 's1', text: 'hours please' });
 
-    expect(reply).toMatchObject({ intent: 'opening_hours', source: 'rules', plugin: null, text: 'We open at 9.' });
+    expect(reply).toMatchObject({
+      intent: 'opening_hours',
+      source: 'rules',
+      plugin: null,
+      text: 'We open at 9.',
+    });
   });
 
   it('ignores an intent that neither a plugin nor a rule reply answers', async () => {
     const engine = await engineWith();
 
-    expect(await engine.handle({ sessionId: 's1', text: 'unknown' })).toMatchObject({ reason: 'out_of_scope' });
+    expect(await engine.handle({ sessionId: 's1', text: 'unknown' })).toMatchObject({
+      reason: 'out_of_scope',
+    });
   });
 
   it('lets detect() score the first intent with a number', async () => {
     const engine = await engineWith();
     const reply = await engine.handle({ sessionId: 's1', text: 'num please' });
 
-    expect(reply).toMatchObject({ intent: 'track_order', score: 0.7, source: 'plugin', plugin: { name: 'orders' } });
+    expect(reply).toMatchObject({
+      intent: 'track_order',
+      score: 0.7,
+      source: 'plugin',
+      plugin: { name: 'orders' },
+    });
   });
 
   it('hands the slots found by detect() to handle()', async () => {
     const engine = await engineWith();
     const reply = await engine.handle({ sessionId: 's1', text: 'hello, order #314?' });
 
-    expect(reply).toMatchObject({ intent: 'track_order', score: 0.95, source: 'plugin', text: 'order track_order 314' });
+    expect(reply).toMatchObject({
+      intent: 'track_order',
+      score: 0.95,
+      source: 'plugin',
+      text: 'order track_order 314',
+    });
   });
 
   it('follows the NLU, treating its oos as out of scope', async () => {
-    const nlu = new TableNlu({ hello: [{ intent: 'greet', score: 0.99 }], chat: [{ intent: 'oos', score: 0.9 }] });
+    const nlu = new TableNlu({
+      hello: [{ intent: 'greet', score: 0.99 }],
+      chat: [{ intent: 'oos', score: 0.9 }],
+    });
     const engine = await engineWith({ nlu: { provider: nlu } });
 
     await engine.ready();
-    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({ intent: 'greet', source: 'nlu' });
-    expect(await engine.handle({ sessionId: 's1', text: 'chat' })).toMatchObject({ intent: 'oos', reason: 'out_of_scope' });
+    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({
+      intent: 'greet',
+      source: 'nlu',
+    });
+    expect(await engine.handle({ sessionId: 's1', text: 'chat' })).toMatchObject({
+      intent: 'oos',
+      reason: 'out_of_scope',
+    });
   });
 
   it('answers from the rules and says nlu_fallback when the NLU fails', async () => {
@@ -200,7 +259,9 @@ describe('engine.handle()', () => {
 
     expect(ruled).toMatchObject({ intent: 'greet', source: 'rules' });
     expect(await fallback).toMatchObject({ reason: 'error', traceId: ruled.traceId });
-    expect(await engine.handle({ sessionId: 's1', text: 'blah' })).toMatchObject({ reason: 'nlu_fallback' });
+    expect(await engine.handle({ sessionId: 's1', text: 'blah' })).toMatchObject({
+      reason: 'nlu_fallback',
+    });
     expect(engine.stats().fallbacks.error).toBe(2);
   });
 
@@ -222,7 +283,10 @@ describe('engine.handle()', () => {
 
     const fallback = nextEvent(engine, 'nlu.fallback');
 
-    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({ intent: 'greet', source: 'rules' });
+    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({
+      intent: 'greet',
+      source: 'rules',
+    });
     expect(isKefuError((await fallback).error, 'CORE_NLP_FAILED')).toBe(true);
   });
 
@@ -261,7 +325,12 @@ describe('engine.handle()', () => {
 
       const session = await engine.getSession('s1');
 
-      expect(session).toMatchObject({ id: 's1', turns: 1, lastIntent: 'track_order', slots: { order: '42' } });
+      expect(session).toMatchObject({
+        id: 's1',
+        turns: 1,
+        lastIntent: 'track_order',
+        slots: { order: '42' },
+      });
       expect(session?.history.map((h) => [h.from, h.text])).toEqual([
         ['visitor', 'slot it'],
         ['bot', 'noted'],
@@ -276,7 +345,10 @@ describe('engine.handle()', () => {
       await engine.handle({ sessionId: 'a', text: 'hello' });
       await engine.handle({ sessionId: 'b', text: 'hello', traceId: 't-b' });
 
-      expect(started).toEqual([expect.objectContaining({ sessionId: 'a' }), { sessionId: 'b', traceId: 't-b' }]);
+      expect(started).toEqual([
+        expect.objectContaining({ sessionId: 'a' }),
+        { sessionId: 'b', traceId: 't-b' },
+      ]);
     });
 
     it('emits session.end with reason evicted when the pool is full', async () => {
@@ -312,7 +384,11 @@ describe('engine.handle()', () => {
     it('appends messages recorded outside handle() in turn order', async () => {
       const engine = await engineWith();
       const first = engine.handle({ sessionId: 's1', text: 'hello' });
-      const note = engine.recordMessage('s1', { from: 'agent', text: 'Agent here', at: Date.now() });
+      const note = engine.recordMessage('s1', {
+        from: 'agent',
+        text: 'Agent here',
+        at: Date.now(),
+      });
 
       await Promise.all([first, note]);
 
@@ -366,15 +442,23 @@ describe('engine.handle()', () => {
     it('takes a configured maximum text length', async () => {
       const engine = await engineWith({ maxTextLength: 10 });
 
-      expect(await codeOf(engine.handle({ sessionId: 's1', text: 'hello world!' }))).toBe('CORE_TEXT_TOO_LONG');
+      expect(await codeOf(engine.handle({ sessionId: 's1', text: 'hello world!' }))).toBe(
+        'CORE_TEXT_TOO_LONG',
+      );
     });
 
     it('refuses a malformed history entry with CORE_INPUT_INVALID', async () => {
       const engine = await engineWith();
 
-      expect(await codeOf(engine.recordMessage('s1', { from: 'robot', text: 'x', at: 0 } as never))).toBe('CORE_INPUT_INVALID');
-      expect(await codeOf(engine.recordMessage('s1', { from: 'agent', at: 0 } as never))).toBe('CORE_TEXT_INVALID');
-      expect(await codeOf(engine.recordMessage('', { from: 'agent', text: 'x', at: 0 }))).toBe('CORE_SESSION_ID_INVALID');
+      expect(
+        await codeOf(engine.recordMessage('s1', { from: 'robot', text: 'x', at: 0 } as never)),
+      ).toBe('CORE_INPUT_INVALID');
+      expect(await codeOf(engine.recordMessage('s1', { from: 'agent', at: 0 } as never))).toBe(
+        'CORE_TEXT_INVALID',
+      );
+      expect(await codeOf(engine.recordMessage('', { from: 'agent', text: 'x', at: 0 }))).toBe(
+        'CORE_SESSION_ID_INVALID',
+      );
       expect(await engine.getSession('s1')).toBeUndefined();
     });
 
@@ -382,9 +466,15 @@ describe('engine.handle()', () => {
       const engine = await engineWith();
 
       await engine.close();
-      expect(await codeOf(engine.handle({ sessionId: 's1', text: 'hello' }))).toBe('CORE_ENGINE_CLOSED');
-      expect(await codeOf(engine.recordMessage('s1', { from: 'agent', text: 'x', at: 0 }))).toBe('CORE_ENGINE_CLOSED');
-      expect(await codeOf(engine.plugins.load(`${plugins.dir}/greet.js`))).toBe('CORE_ENGINE_CLOSED');
+      expect(await codeOf(engine.handle({ sessionId: 's1', text: 'hello' }))).toBe(
+        'CORE_ENGINE_CLOSED',
+      );
+      expect(await codeOf(engine.recordMessage('s1', { from: 'agent', text: 'x', at: 0 }))).toBe(
+        'CORE_ENGINE_CLOSED',
+      );
+      expect(await codeOf(engine.plugins.load(`${plugins.dir}/greet.js`))).toBe(
+        'CORE_ENGINE_CLOSED',
+      );
       expect(await codeOf(engine.plugins.unload('greet'))).toBe('CORE_ENGINE_CLOSED');
     });
   });
@@ -412,7 +502,9 @@ describe('engine.handle()', () => {
           rules: { match: () => [{ intent: 'echo', score: 1 }] },
         });
         const texts = Array.from({ length: 1_000 }, (_, i) => `m${i}`);
-        const replies = await Promise.all(texts.map((text) => engine.handle({ sessionId: 'one', text })));
+        const replies = await Promise.all(
+          texts.map((text) => engine.handle({ sessionId: 'one', text })),
+        );
 
         expect(replies.map((r) => r.text)).toEqual(texts);
         expect(scratch<never>('kefuOrder')).toEqual(texts);
@@ -466,11 +558,21 @@ describe('engine.close()', () => {
     try {
       await dir.write(
         'slow.js',
-        pluginSource({ name: 'slow', intents: [{ name: 'slow' }], handle: `await new Promise((r) => setTimeout(r, 30)); return 'done';` }),
+        pluginSource({
+          name: 'slow',
+          intents: [{ name: 'slow' }],
+          handle: `await new Promise((r) => setTimeout(r, 30)); return 'done';`,
+        }),
       );
 
-      const engine = await engineWith({ plugins: { dir: dir.dir }, rules: { match: () => [{ intent: 'slow', score: 1 }] } });
-      const turns = [engine.handle({ sessionId: 'a', text: 'x' }), engine.handle({ sessionId: 'a', text: 'y' })];
+      const engine = await engineWith({
+        plugins: { dir: dir.dir },
+        rules: { match: () => [{ intent: 'slow', score: 1 }] },
+      });
+      const turns = [
+        engine.handle({ sessionId: 'a', text: 'x' }),
+        engine.handle({ sessionId: 'a', text: 'y' }),
+      ];
       const closed = engine.close();
       const replies = await Promise.all(turns);
 
@@ -505,9 +607,15 @@ describe('training', () => {
 
     expect(engine.isReady).toBe(true);
     expect(await trained).toMatchObject({ intents: 7 });
-    expect(nlu.trainings[0]?.map((e) => e.intent).sort()).toEqual(
-      ['cancel_order', 'greet', 'hangs', 'no_text', 'rejects', 'throws', 'track_order'],
-    );
+    expect(nlu.trainings[0]?.map((e) => e.intent).sort()).toEqual([
+      'cancel_order',
+      'greet',
+      'hangs',
+      'no_text',
+      'rejects',
+      'throws',
+      'track_order',
+    ]);
     expect(engine.stats().nlu).toEqual({ provider: 'table', trained: true, training: false });
   });
 
@@ -522,12 +630,18 @@ describe('training', () => {
     const engine = await engineWith({ nlu: { provider: nlu } });
     const fallback = nextEvent(engine, 'nlu.fallback');
 
-    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({ source: 'rules', score: 0.9 });
+    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({
+      source: 'rules',
+      score: 0.9,
+    });
     expect(await fallback).toMatchObject({ reason: 'not_trained' });
     expect(isKefuError((await fallback).error, 'CORE_NLP_NOT_TRAINED')).toBe(true);
     release();
     await engine.ready();
-    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({ source: 'nlu', score: 0.99 });
+    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({
+      source: 'nlu',
+      score: 0.99,
+    });
   });
 
   it('trains again in the background when a plugin is added, and not for a change that keeps the examples', async () => {
@@ -537,7 +651,10 @@ describe('training', () => {
       await dir.write('a.js', pluginSource({ name: 'a' }));
 
       const nlu = new TableNlu({ a: [{ intent: 'a', score: 0.9 }] });
-      const engine = await engineWith({ plugins: { dir: dir.dir }, nlu: { provider: nlu, retrainDebounceMs: 10 } });
+      const engine = await engineWith({
+        plugins: { dir: dir.dir },
+        nlu: { provider: nlu, retrainDebounceMs: 10 },
+      });
 
       await engine.ready();
 
@@ -546,7 +663,9 @@ describe('training', () => {
       await engine.plugins.load(await dir.write('b.js', pluginSource({ name: 'b' })));
       expect(await retrained).toMatchObject({ examples: 2, intents: 2 });
 
-      await engine.plugins.load(await dir.write('b.js', pluginSource({ name: 'b', version: '1.0.1' })));
+      await engine.plugins.load(
+        await dir.write('b.js', pluginSource({ name: 'b', version: '1.0.1' })),
+      );
       await new Promise((done) => setTimeout(done, 50));
       expect(nlu.trainings).toHaveLength(2);
     } finally {
@@ -568,7 +687,11 @@ describe('logging', () => {
     const quiet = await engineWith({ logger });
     const reply = await quiet.handle({ sessionId: 's1', text: 'hello' });
 
-    expect(lines.at(-1)).toMatchObject({ traceId: reply.traceId, sessionId: 's1', intent: 'greet' });
+    expect(lines.at(-1)).toMatchObject({
+      traceId: reply.traceId,
+      sessionId: 's1',
+      intent: 'greet',
+    });
     expect(lines.at(-1)).not.toHaveProperty('text');
 
     const chatty = await engineWith({ logger, logText: true });

@@ -4,7 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { createEngine, isKefuError, type Engine, type EngineOptions } from '../src/index.js';
 import { tableRules } from './doubles.js';
-import { collect, makePluginDir, nextEvent, pluginSource, scratch, type PluginDir } from './helpers.js';
+import {
+  collect,
+  makePluginDir,
+  nextEvent,
+  pluginSource,
+  scratch,
+  type PluginDir,
+} from './helpers.js';
 
 let dir: PluginDir;
 const engines: Engine[] = [];
@@ -94,19 +101,30 @@ export default definePlugin({
 });
 `,
       );
-      await dir.write('lib/shout.ts', `export const shout = (s: string): string => s.toUpperCase();\n`);
+      await dir.write(
+        'lib/shout.ts',
+        `export const shout = (s: string): string => s.toUpperCase();\n`,
+      );
 
       const engine = await engineWith();
       const reply = await engine.handle({ sessionId: 's', text: 'hi' });
 
-      expect(reply).toMatchObject({ plugin: { name: 'greet', version: '3.0.0' }, text: 'HELLO FROM TYPESCRIPT s' });
+      expect(reply).toMatchObject({
+        plugin: { name: 'greet', version: '3.0.0' },
+        text: 'HELLO FROM TYPESCRIPT s',
+      });
     });
 
     it('refuses a module whose default export is not a plugin with CORE_PLUGIN_INVALID naming the file', async () => {
-      const bad = await dir.write('bad.js', `export default { name: 'bad', version: 'one', intents: [] };\n`);
+      const bad = await dir.write(
+        'bad.js',
+        `export default { name: 'bad', version: 'one', intents: [] };\n`,
+      );
       const engine = await engineWith();
 
-      expect(engine.plugins.list()).toEqual([expect.objectContaining({ name: 'bad', state: 'failed', file: bad })]);
+      expect(engine.plugins.list()).toEqual([
+        expect.objectContaining({ name: 'bad', state: 'failed', file: bad }),
+      ]);
 
       const failed = nextEvent(engine, 'plugin.failed');
       const info = await engine.plugins.load(bad);
@@ -121,9 +139,21 @@ export default definePlugin({
     it.each([
       ['a syntax error', 'export default {', 'CORE_PLUGIN_LOAD_FAILED'],
       ['no default export', 'export const x = 1;', 'CORE_PLUGIN_INVALID'],
-      ['a missing handle()', `export default { name: 'x', version: '1.0.0', intents: [{ name: 'x', examples: [] }] };`, 'CORE_PLUGIN_INVALID'],
-      ['a reserved intent name', pluginSource({ name: 'x', intents: [{ name: 'oos' }] }), 'CORE_PLUGIN_INVALID'],
-      ['a throwing setup()', pluginSource({ name: 'x', setup: 'throw new Error("no db")' }), 'CORE_PLUGIN_SETUP_FAILED'],
+      [
+        'a missing handle()',
+        `export default { name: 'x', version: '1.0.0', intents: [{ name: 'x', examples: [] }] };`,
+        'CORE_PLUGIN_INVALID',
+      ],
+      [
+        'a reserved intent name',
+        pluginSource({ name: 'x', intents: [{ name: 'oos' }] }),
+        'CORE_PLUGIN_INVALID',
+      ],
+      [
+        'a throwing setup()',
+        pluginSource({ name: 'x', setup: 'throw new Error("no db")' }),
+        'CORE_PLUGIN_SETUP_FAILED',
+      ],
     ])('emits plugin.failed for %s', async (_label, source, code) => {
       const engine = await engineWith();
       const failed = nextEvent(engine, 'plugin.failed');
@@ -156,7 +186,9 @@ export default definePlugin({
       const engine = await engineWith();
       const failed = nextEvent(engine, 'plugin.failed');
 
-      await engine.plugins.load(await dir.write('b.js', pluginSource({ name: 'b', intents: [{ name: 'greet' }] })));
+      await engine.plugins.load(
+        await dir.write('b.js', pluginSource({ name: 'b', intents: [{ name: 'greet' }] })),
+      );
       expect(isKefuError((await failed).error, 'CORE_PLUGIN_DUPLICATE')).toBe(true);
     });
 
@@ -165,7 +197,12 @@ export default definePlugin({
 
       await dir.write(
         'ruled.js',
-        pluginSource({ name: 'ruled', intents: [{ name: 'refund', rules: [{ keywords: ['refund'] }, { id: 'own', pattern: 'x' }] }] }),
+        pluginSource({
+          name: 'ruled',
+          intents: [
+            { name: 'refund', rules: [{ keywords: ['refund'] }, { id: 'own', pattern: 'x' }] },
+          ],
+        }),
       );
       await engineWith({ rules });
 
@@ -184,7 +221,10 @@ export default definePlugin({
       const failed = nextEvent(engine, 'plugin.failed');
 
       await engine.plugins.load(
-        await dir.write('greet.js', greet('2.0.0', { intents: [{ name: 'greet', rules: [{ invalid: true }] }] })),
+        await dir.write(
+          'greet.js',
+          greet('2.0.0', { intents: [{ name: 'greet', rules: [{ invalid: true }] }] }),
+        ),
       );
 
       expect(isKefuError((await failed).error, 'CORE_PLUGIN_INVALID')).toBe(true);
@@ -192,7 +232,9 @@ export default definePlugin({
     });
 
     it('refuses an unreadable plugin folder with CORE_OPTIONS_INVALID', async () => {
-      expect(await codeOf(createEngine({ plugins: { dir: `${dir.dir}/missing` } }))).toBe('CORE_OPTIONS_INVALID');
+      expect(await codeOf(createEngine({ plugins: { dir: `${dir.dir}/missing` } }))).toBe(
+        'CORE_OPTIONS_INVALID',
+      );
     });
   });
 
@@ -248,7 +290,11 @@ export default definePlugin({
 
       await dir.write('greet.js', greet('1.1.0'));
 
-      expect(await loaded).toMatchObject({ name: 'greet', version: '1.1.0', previousVersion: '1.0.0' });
+      expect(await loaded).toMatchObject({
+        name: 'greet',
+        version: '1.1.0',
+        previousVersion: '1.0.0',
+      });
       expect(await unloaded).toMatchObject({ version: '1.0.0', reason: 'replaced' });
       expect(await engine.handle({ sessionId: 's', text: 'hi' })).toMatchObject({ text: 'v1.1.0' });
     });
@@ -264,7 +310,12 @@ export default definePlugin({
       expect(await failed).toMatchObject({ name: 'greet' });
       expect(await engine.handle({ sessionId: 's', text: 'hi' })).toMatchObject({ text: 'v1.0.0' });
       expect(engine.plugins.list()).toEqual([
-        expect.objectContaining({ name: 'greet', version: '1.0.0', state: 'active', error: expect.any(String) }),
+        expect.objectContaining({
+          name: 'greet',
+          version: '1.0.0',
+          state: 'active',
+          error: expect.any(String),
+        }),
       ]);
     });
 
@@ -298,7 +349,9 @@ export default definePlugin({
 
       await dir.write('greet.js', greet('1.0.0'));
       await expect.poll(() => engine.plugins.list()[0]?.error, { timeout: 2_000 }).toBeUndefined();
-      expect(engine.plugins.list()).toEqual([expect.objectContaining({ version: '1.0.0', state: 'active' })]);
+      expect(engine.plugins.list()).toEqual([
+        expect.objectContaining({ version: '1.0.0', state: 'active' }),
+      ]);
     });
 
     it('unloads the plugin of a deleted file', async () => {
@@ -311,7 +364,9 @@ export default definePlugin({
 
       expect(await unloaded).toMatchObject({ name: 'greet', reason: 'removed' });
       expect(engine.plugins.list()).toEqual([]);
-      expect(await engine.handle({ sessionId: 's', text: 'hi' })).toMatchObject({ reason: 'out_of_scope' });
+      expect(await engine.handle({ sessionId: 's', text: 'hi' })).toMatchObject({
+        reason: 'out_of_scope',
+      });
     });
 
     it('loads a file added to the folder', async () => {
@@ -332,19 +387,26 @@ export default definePlugin({
         return 'v' + VERSION;`;
       const version = (v: string): string =>
         `const VERSION = '${v}';\n` +
-        greet(v, { handle, dispose: `const bag = globalThis.kefuSwap; if (bag.running['v' + VERSION] > 0) bag.disposedWhileRunning = true; bag.disposed = VERSION;` });
+        greet(v, {
+          handle,
+          dispose: `const bag = globalThis.kefuSwap; if (bag.running['v' + VERSION] > 0) bag.disposedWhileRunning = true; bag.disposed = VERSION;`,
+        });
 
       await dir.write('greet.js', version('1.0.0'));
 
       const engine = await engineWith({ plugins: { dir: dir.dir, watch: true, debounceMs: 10 } });
       const errors = collect(engine, 'error');
       const loaded = nextEvent(engine, 'plugin.loaded');
-      const turns = Array.from({ length: 1_000 }, (_, i) => engine.handle({ sessionId: `s${i % 50}`, text: 'hi' }));
+      const turns = Array.from({ length: 1_000 }, (_, i) =>
+        engine.handle({ sessionId: `s${i % 50}`, text: 'hi' }),
+      );
 
       await dir.write('greet.js', version('2.0.0'));
       await loaded;
 
-      const late = Array.from({ length: 100 }, (_, i) => engine.handle({ sessionId: `late${i}`, text: 'hi' }));
+      const late = Array.from({ length: 100 }, (_, i) =>
+        engine.handle({ sessionId: `late${i}`, text: 'hi' }),
+      );
       const replies = await Promise.all([...turns, ...late]);
       const bag = scratch<{ disposedWhileRunning: boolean; disposed?: string }>('kefuSwap');
 

@@ -47,7 +47,10 @@ describe('README', () => {
   it('lists exactly the events of the engine', async () => {
     const readme = await readFile(join(root, 'README.md'), 'utf8');
     const types = await readFile(join(root, 'src/types.ts'), 'utf8');
-    const block = types.slice(types.indexOf('export interface EngineEvents'), types.indexOf('\n}\n', types.indexOf('export interface EngineEvents')));
+    const block = types.slice(
+      types.indexOf('export interface EngineEvents'),
+      types.indexOf('\n}\n', types.indexOf('export interface EngineEvents')),
+    );
     const events = [...block.matchAll(/^ {2}'?([a-zA-Z.]+)'?: \{/gm)].map((m) => m[1] as string);
 
     expect(events.length).toBeGreaterThan(10);

@@ -10,7 +10,12 @@ export class TurnStats {
   turns = 0;
   errors = 0;
   outOfScope = 0;
-  readonly fallbacks: Record<FallbackReason, number> = { timeout: 0, error: 0, circuit_open: 0, not_trained: 0 };
+  readonly fallbacks: Record<FallbackReason, number> = {
+    timeout: 0,
+    error: 0,
+    circuit_open: 0,
+    not_trained: 0,
+  };
   readonly #latencies = new Float64Array(WINDOW);
   #next = 0;
   #filled = 0;
@@ -27,7 +32,8 @@ export class TurnStats {
     if (this.#filled === 0) return { p50: 0, p95: 0, p99: 0, max: 0 };
 
     const sorted = this.#latencies.slice(0, this.#filled).sort();
-    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    const at = (q: number): number =>
+      sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
     return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
   }
