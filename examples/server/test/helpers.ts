@@ -2,6 +2,7 @@ import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import { loadConfig } from '../src/config.js';
 import type { ServerConfigInput } from '../src/config.js';
@@ -45,7 +46,10 @@ export async function removeDir(dir: string): Promise<void> {
 }
 
 /** Starts the example server on a free loopback port with test settings. */
-export async function startTestServer(overrides: ServerConfigInput = {}): Promise<RunningServer> {
+export async function startTestServer(
+  overrides: ServerConfigInput = {},
+  logger: Logger = pino({ level: 'silent' }),
+): Promise<RunningServer> {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -57,7 +61,7 @@ export async function startTestServer(overrides: ServerConfigInput = {}): Promis
     },
   });
 
-  return startServer(config, { logger: pino({ level: 'silent' }) });
+  return startServer(config, { logger });
 }
 
 type Frame = Record<string, unknown> & { type: string };

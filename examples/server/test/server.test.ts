@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import { AGENT_TOKEN, TestClient, makeWorkDir, removeDir, startTestServer } from './helpers.js';
@@ -12,9 +13,17 @@ describe('example server', () => {
   let work: WorkDir;
   let wsUrl: string;
 
+  const logLines: Record<string, unknown>[] = [];
+
   beforeAll(async () => {
     work = await makeWorkDir(PLUGINS);
-    server = await startTestServer({ pluginsDir: work.pluginsDir, rulesFile: work.rulesFile });
+
+    const sink = { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) };
+
+    server = await startTestServer(
+      { pluginsDir: work.pluginsDir, rulesFile: work.rulesFile },
+      pino({ level: 'info' }, sink),
+    );
     await server.ready;
     wsUrl = `${server.url.replace('http', 'ws')}/ws`;
   });
@@ -107,6 +116,12 @@ describe('example server', () => {
       expect(answer).toMatchObject({ intent: 'order.status', replyTo: 'm2' });
       expect(answer.text).toContain('20261203');
       visitor.close();
+
+      // The turn's log line carries the trace id the visitor got, and no visitor text.
+      const line = logLines.find((l) => l.msg === 'turn answered' && l.traceId === answer.traceId);
+
+      expect(line).toMatchObject({ intent: 'order.status', plugin: 'order-status' });
+      expect(JSON.stringify(logLines)).not.toContain('20261203');
 
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
 
