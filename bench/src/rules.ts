@@ -256,11 +256,13 @@ const run: BenchSectionRun = async (ctx: BenchContext): Promise<BenchSection> =>
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   const compileStarted = performance.now();
+  const compileCpu = cpuMs();
   const big = compileRules(specs);
+  const compileCpuMs = cpuMs() - compileCpu;
   const compileMs = performance.now() - compileStarted;
   gc();
   const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
-  ctx.log(`rules: compiled 10,000 rules in ${compileMs.toFixed(0)} ms, ${heapMb.toFixed(1)} MB; ${JSON.stringify(big.stats())}`);
+  ctx.log(`rules: compiled 10,000 rules in ${compileCpuMs.toFixed(0)} ms CPU (${compileMs.toFixed(0)} ms wall), ${heapMb.toFixed(1)} MB; ${JSON.stringify(big.stats())}`);
 
   // Each rule set gets messages about its own terms ("targeted"); the shared
   // set, about the 10,000 rules' terms, is matched by every size too.
@@ -312,7 +314,14 @@ const run: BenchSectionRun = async (ctx: BenchContext): Promise<BenchSection> =>
       unit: '%',
       peer: { name: '100 rules on the 10,000-rule messages', value: r(s100) },
     },
-    { name: 'compile 10,000 rules', value: r(compileMs), unit: 'ms', target: '<= 1000 ms', met: compileMs <= 1000 },
+    {
+      name: 'compile 10,000 rules (CPU)',
+      value: r(compileCpuMs),
+      unit: 'ms',
+      peer: { name: 'wall clock', value: r(compileMs) },
+      target: '<= 1000 ms',
+      met: compileCpuMs <= 1000,
+    },
     { name: 'heap of 10,000 compiled rules', value: r(heapMb * 10) / 10, unit: 'MB' },
     { name: 'core tokenize() alone (yardstick)', value: r(tokenizePerSec), unit: 'messages/s' },
   ];
@@ -324,7 +333,7 @@ const run: BenchSectionRun = async (ctx: BenchContext): Promise<BenchSection> =>
       `Generated rules: 35% any-keywords, 20% phrases, 15% all, 15% fuzzy, 15% regex (10% of those gated by a digit only); 60% English, 40% Chinese terms, 15% of them from ~100 shared domain terms (a domain word is in ~25 of the 10,000 rules), the rest from a 20,000-word long tail; 400 intents; one seed, every run the same.`,
       `Messages (${count} per size): 50% English (half filler words, 8% of words with a transposed-letter typo), 40% Chinese, 10% mixed; a fifth to a quarter of their words are terms of the rule set being measured, the rest filler and long tail. Intents matched per message (limit 5): ${sizes.map((n) => `${n} rules ${(intents.get(n) as number).toFixed(1)}`).join(', ')}.`,
       `"Same messages": the 100-rule set matched on the 10,000-rule set's messages, most of whose words it does not know (${r(s100)} matches/s), against the 10,000-rule rate.`,
-      `Rates are matches per CPU second of the benchmark process (process.cpuUsage), best of ${rounds} interleaved rounds of ${perRound} ms; the machine is shared, so compare rates within one run. Compile time is wall-clock.`,
+      `Rates are matches per CPU second of the benchmark process (process.cpuUsage), best of ${rounds} interleaved rounds of ${perRound} ms; the machine is shared, so compare rates within one run. Compile time is the first compile in the process (cold caches), in CPU time, with the wall clock as its peer.`,
       `Index of 10,000 rules: ${JSON.stringify(big.stats())}.`,
     ],
   };

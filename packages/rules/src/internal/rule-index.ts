@@ -149,13 +149,19 @@ export class RuleIndex {
         for (const key of t.stems ?? [t.chars as string]) frequency.set(key, (frequency.get(key) ?? 0) + 1);
       }
     }
-    const rarity = (t: TermSlot): number =>
-      Math.min(...(t.stems ?? [t.chars as string]).map((k) => frequency.get(k) ?? 0));
+    const rarity = (t: TermSlot): number => {
+      let least = Infinity;
+      for (const k of t.stems ?? [t.chars as string]) least = Math.min(least, frequency.get(k) ?? 0);
+      return least;
+    };
 
     rules.forEach((rule, r) => {
       let anchor: TermSlot | undefined;
+      let anchorRarity = Infinity;
       for (const t of rule.terms) {
-        if (t.allBit !== 0 && (anchor === undefined || rarity(t) < rarity(anchor))) anchor = t;
+        if (t.allBit === 0) continue;
+        const rare = rarity(t);
+        if (rare < anchorRarity) [anchor, anchorRarity] = [t, rare];
       }
 
       for (const t of rule.terms) {
