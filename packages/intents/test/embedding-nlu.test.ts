@@ -48,7 +48,13 @@ function recordingLogger(lines: { fields: Record<string, unknown>; message: stri
 }
 
 function nlu(options: EmbeddingNluOptions = {}): EmbeddingNlu {
-  return new EmbeddingNlu({ model: MODEL, localModelPath: models, threshold: 0.45, k: 3, ...options });
+  return new EmbeddingNlu({
+    model: MODEL,
+    localModelPath: models,
+    threshold: 0.45,
+    k: 3,
+    ...options,
+  });
 }
 
 beforeAll(async () => {
@@ -110,7 +116,9 @@ describe('EmbeddingNlu', () => {
       expect(scores.length).toBeGreaterThan(1);
       for (const { score } of scores) expect(score).toBeGreaterThanOrEqual(0);
       for (const { score } of scores) expect(score).toBeLessThanOrEqual(1);
-      expect(scores.map((s) => s.score)).toEqual([...scores.map((s) => s.score)].sort((a, b) => b - a));
+      expect(scores.map((s) => s.score)).toEqual(
+        [...scores.map((s) => s.score)].sort((a, b) => b - a),
+      );
     });
 
     it('puts oos on top for text far from every example', async () => {
@@ -124,7 +132,15 @@ describe('EmbeddingNlu', () => {
     });
 
     it('gives concurrent calls, batched across workers, the answers of single calls', async () => {
-      const texts = ['track my package', 'refund', 'hello', '退款', 'where is it', 'money back', 'hi'];
+      const texts = [
+        'track my package',
+        'refund',
+        'hello',
+        '退款',
+        'where is it',
+        'money back',
+        'hi',
+      ];
       const single = [];
       for (const text of texts) single.push(await knn.classify(`${text}!`));
 
@@ -197,7 +213,11 @@ describe('EmbeddingNlu', () => {
     // build a search graph instead of looping in JavaScript.
     const examples = Object.entries(TINY_TOPICS).flatMap(([topic, words]) =>
       Array.from({ length: 800 }, (_, i) => ({
-        text: [words[i % words.length], words[(i * 7 + 3) % words.length], words[(i * 13 + 5) % words.length]].join(' '),
+        text: [
+          words[i % words.length],
+          words[(i * 7 + 3) % words.length],
+          words[(i * 13 + 5) % words.length],
+        ].join(' '),
         intent: topic,
       })),
     );
@@ -209,7 +229,9 @@ describe('EmbeddingNlu', () => {
     expect((await large.classify('refund my money please'))[0]?.intent).toBe('refund');
     expect((await large.classify('快递在哪'))[0]?.intent).toBe('zhTrack');
     expect((await large.classify('xylophone quasar zebra'))[0]?.intent).toBe('oos');
-    const said = lines.filter((line) => line.message === 'embedding worker says').map((line) => String(line.fields.detail));
+    const said = lines
+      .filter((line) => line.message === 'embedding worker says')
+      .map((line) => String(line.fields.detail));
     expect(said).toContain(`search graph ready for ${examples.length} rows`);
     await large.close();
   });
@@ -224,7 +246,9 @@ describe('EmbeddingNlu', () => {
     await provider.train(renamed);
 
     for (const scores of await during) expect(scores[0]?.intent).toMatch(/^(new_)?track_order$/);
-    expect((await provider.classify('where is my parcel again'))[0]?.intent).toBe('new_track_order');
+    expect((await provider.classify('where is my parcel again'))[0]?.intent).toBe(
+      'new_track_order',
+    );
     await provider.close();
   });
 
@@ -252,7 +276,9 @@ describe('EmbeddingNlu', () => {
     const provider = nlu();
     await provider.train(TRAINING);
 
-    const pending = provider.classify('an uncached text about my parcel').catch((err: unknown) => err);
+    const pending = provider
+      .classify('an uncached text about my parcel')
+      .catch((err: unknown) => err);
     await new Promise((resolve) => setImmediate(resolve));
     await provider.close();
 
@@ -273,7 +299,10 @@ describe('EmbeddingNlu', () => {
     await second.train(TRAINING);
 
     expect(lines).toContainEqual(
-      expect.objectContaining({ message: 'embedding cache loaded', fields: expect.objectContaining({ count: TRAINING.length }) }),
+      expect.objectContaining({
+        message: 'embedding cache loaded',
+        fields: expect.objectContaining({ count: TRAINING.length }),
+      }),
     );
     expect((await second.classify('track my parcel please'))[0]?.intent).toBe('track_order');
     await second.close();
@@ -307,13 +336,20 @@ describe('EmbeddingNlu', () => {
       status = 200;
       const cacheDir = join(root, 'downloads');
       const empty = join(root, 'empty');
-      const online = nlu({ localModelPath: empty, cacheDir, allowRemoteModels: true, remoteHost: originUrl });
+      const online = nlu({
+        localModelPath: empty,
+        cacheDir,
+        allowRemoteModels: true,
+        remoteHost: originUrl,
+      });
 
       await online.train(TRAINING);
       await online.close();
 
       expect(hits).toContain(`/${MODEL}/resolve/main/onnx/model_quantized.onnx`);
-      await expect(stat(join(cacheDir, MODEL, 'onnx', 'model_quantized.onnx'))).resolves.toBeTruthy();
+      await expect(
+        stat(join(cacheDir, MODEL, 'onnx', 'model_quantized.onnx')),
+      ).resolves.toBeTruthy();
 
       hits.length = 0;
       const offline = nlu({ localModelPath: empty, cacheDir, remoteHost: originUrl });
@@ -333,7 +369,9 @@ describe('EmbeddingNlu', () => {
         cacheDir: join(root, 'nowhere-cache'),
       });
 
-      await expect(provider.train(TRAINING)).rejects.toMatchObject({ code: 'INTENTS_MODEL_NOT_FOUND' });
+      await expect(provider.train(TRAINING)).rejects.toMatchObject({
+        code: 'INTENTS_MODEL_NOT_FOUND',
+      });
       expect(hits.some((hit) => hit.startsWith('/kefu-test/nowhere/'))).toBe(true);
       await provider.close();
     });
@@ -347,7 +385,9 @@ describe('EmbeddingNlu', () => {
         cacheDir: join(root, 'broken-cache'),
       });
 
-      await expect(provider.train(TRAINING)).rejects.toMatchObject({ code: 'INTENTS_REMOTE_FAILED' });
+      await expect(provider.train(TRAINING)).rejects.toMatchObject({
+        code: 'INTENTS_REMOTE_FAILED',
+      });
       status = 200;
       await provider.close();
     });
@@ -355,10 +395,15 @@ describe('EmbeddingNlu', () => {
     it('fails with INTENTS_MODEL_INVALID when the ONNX file is damaged', async () => {
       const damaged = join(root, 'damaged');
       await writeTinyModel(damaged, { model: MODEL });
-      await writeFile(join(damaged, MODEL, 'onnx', 'model_quantized.onnx'), 'not a protobuf at all');
+      await writeFile(
+        join(damaged, MODEL, 'onnx', 'model_quantized.onnx'),
+        'not a protobuf at all',
+      );
       const provider = nlu({ localModelPath: damaged });
 
-      await expect(provider.train(TRAINING)).rejects.toMatchObject({ code: 'INTENTS_MODEL_INVALID' });
+      await expect(provider.train(TRAINING)).rejects.toMatchObject({
+        code: 'INTENTS_MODEL_INVALID',
+      });
       await provider.close();
     });
   });

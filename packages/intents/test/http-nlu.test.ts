@@ -90,7 +90,13 @@ function rasa(options: Partial<HttpNluOptions> = {}): HttpNlu {
 }
 
 function openai(options: Partial<HttpNluOptions> = {}): HttpNlu {
-  return new HttpNlu({ kind: 'openai', url: baseUrl, model: 'test-model', timeoutMs: 2_000, ...options });
+  return new HttpNlu({
+    kind: 'openai',
+    url: baseUrl,
+    model: 'test-model',
+    timeoutMs: 2_000,
+    ...options,
+  });
 }
 
 describe('HttpNlu', () => {
@@ -120,7 +126,15 @@ describe('HttpNlu', () => {
   describe('classify() against a Rasa server', () => {
     it('posts the text to /model/parse and returns the ranking best first', async () => {
       handler = (_, res) =>
-        json(res, 200, rasaAnswer([['track_order', 0.9], ['refund', 0.07], ['greet', 0.03]]));
+        json(
+          res,
+          200,
+          rasaAnswer([
+            ['track_order', 0.9],
+            ['refund', 0.07],
+            ['greet', 0.03],
+          ]),
+        );
       const nlu = rasa({ url: `${baseUrl}/`, apiKey: 'k-123', headers: { 'x-tenant': 'acme' } });
 
       const scores = await nlu.classify('where is my parcel?');
@@ -130,24 +144,41 @@ describe('HttpNlu', () => {
         { intent: 'refund', score: 0.07 },
         { intent: 'greet', score: 0.03 },
       ]);
-      expect(requests[0]).toMatchObject({ method: 'POST', url: '/model/parse', body: { text: 'where is my parcel?' } });
-      expect(requests[0]?.headers).toMatchObject({ authorization: 'Bearer k-123', 'x-tenant': 'acme' });
+      expect(requests[0]).toMatchObject({
+        method: 'POST',
+        url: '/model/parse',
+        body: { text: 'where is my parcel?' },
+      });
+      expect(requests[0]?.headers).toMatchObject({
+        authorization: 'Bearer k-123',
+        'x-tenant': 'acme',
+      });
     });
 
     it('reads the top intent when the answer has no ranking', async () => {
-      handler = (_, res) => json(res, 200, { intent: { name: 'refund', confidence: 0.8 }, entities: [] });
+      handler = (_, res) =>
+        json(res, 200, { intent: { name: 'refund', confidence: 0.8 }, entities: [] });
 
       await expect(rasa().classify('refund')).resolves.toEqual([{ intent: 'refund', score: 0.8 }]);
     });
 
     it('maps nlu_fallback and a missing intent to oos', async () => {
-      handler = (_, res) => json(res, 200, rasaAnswer([['nlu_fallback', 0.7], ['refund', 0.2]]));
+      handler = (_, res) =>
+        json(
+          res,
+          200,
+          rasaAnswer([
+            ['nlu_fallback', 0.7],
+            ['refund', 0.2],
+          ]),
+        );
       await expect(rasa().classify('bananas')).resolves.toEqual([
         { intent: 'oos', score: 0.7 },
         { intent: 'refund', score: 0.2 },
       ]);
 
-      handler = (_, res) => json(res, 200, { intent: { name: null, confidence: 0 }, intent_ranking: [] });
+      handler = (_, res) =>
+        json(res, 200, { intent: { name: null, confidence: 0 }, intent_ranking: [] });
       await expect(rasa().classify('bananas')).resolves.toEqual([{ intent: 'oos', score: 1 }]);
     });
 
@@ -160,10 +191,14 @@ describe('HttpNlu', () => {
       const nlu = rasa({ timeoutMs: 150 });
       handler = (_, res) => held.push(res);
 
-      await expect(nlu.classify('where is my parcel')).rejects.toMatchObject({ code: 'INTENTS_REMOTE_TIMEOUT' });
+      await expect(nlu.classify('where is my parcel')).rejects.toMatchObject({
+        code: 'INTENTS_REMOTE_TIMEOUT',
+      });
 
       handler = (_, res) => json(res, 200, rasaAnswer([['track_order', 0.95]]));
-      await expect(nlu.classify('where is my parcel')).resolves.toEqual([{ intent: 'track_order', score: 0.95 }]);
+      await expect(nlu.classify('where is my parcel')).resolves.toEqual([
+        { intent: 'track_order', score: 0.95 },
+      ]);
     });
 
     it('fails with INTENTS_REMOTE_TIMEOUT when the body stalls after the headers', async () => {
@@ -183,10 +218,15 @@ describe('HttpNlu', () => {
       handler = (_, res) => json(res, 503, { error: 'model loading' });
 
       const failure = nlu.classify('refund please');
-      await expect(failure).rejects.toMatchObject({ code: 'INTENTS_REMOTE_FAILED', details: { status: 503 } });
+      await expect(failure).rejects.toMatchObject({
+        code: 'INTENTS_REMOTE_FAILED',
+        details: { status: 503 },
+      });
 
       handler = (_, res) => json(res, 200, rasaAnswer([['refund', 0.88]]));
-      await expect(nlu.classify('refund please')).resolves.toEqual([{ intent: 'refund', score: 0.88 }]);
+      await expect(nlu.classify('refund please')).resolves.toEqual([
+        { intent: 'refund', score: 0.88 },
+      ]);
     });
 
     it('fails with INTENTS_REMOTE_FAILED when nothing listens', async () => {
@@ -208,14 +248,17 @@ describe('HttpNlu', () => {
       const nlu = rasa();
       handler = (__, res) => json(res, 200, body);
 
-      await expect(nlu.classify('refund')).rejects.toMatchObject({ code: 'INTENTS_REMOTE_MALFORMED' });
+      await expect(nlu.classify('refund')).rejects.toMatchObject({
+        code: 'INTENTS_REMOTE_MALFORMED',
+      });
 
       handler = (__, res) => json(res, 200, rasaAnswer([['refund', 0.9]]));
       await expect(nlu.classify('refund')).resolves.toEqual([{ intent: 'refund', score: 0.9 }]);
     });
 
     it('fails with INTENTS_REMOTE_MALFORMED when the answer exceeds maxResponseBytes', async () => {
-      handler = (_, res) => json(res, 200, { ...rasaAnswer([['refund', 0.9]]) as object, pad: 'x'.repeat(5_000) });
+      handler = (_, res) =>
+        json(res, 200, { ...(rasaAnswer([['refund', 0.9]]) as object), pad: 'x'.repeat(5_000) });
 
       await expect(rasa({ maxResponseBytes: 2_048 }).classify('refund')).rejects.toMatchObject({
         code: 'INTENTS_REMOTE_MALFORMED',
@@ -236,7 +279,16 @@ describe('HttpNlu', () => {
     });
 
     it('treats an untrained top intent by the unknownIntent policy and drops untrained runners-up', async () => {
-      handler = (_, res) => json(res, 200, rasaAnswer([['chitchat', 0.6], ['refund', 0.3], ['weather', 0.1]]));
+      handler = (_, res) =>
+        json(
+          res,
+          200,
+          rasaAnswer([
+            ['chitchat', 0.6],
+            ['refund', 0.3],
+            ['weather', 0.1],
+          ]),
+        );
       const strict = rasa();
       const lenient = rasa({ unknownIntent: 'oos' });
       await strict.train(TRAINING);
@@ -264,7 +316,9 @@ describe('HttpNlu', () => {
     });
 
     it('rejects a text that is not a string with INTENTS_DATA_INVALID', async () => {
-      await expect(rasa().classify(42 as unknown as string)).rejects.toMatchObject({ code: 'INTENTS_DATA_INVALID' });
+      await expect(rasa().classify(42 as unknown as string)).rejects.toMatchObject({
+        code: 'INTENTS_DATA_INVALID',
+      });
     });
   });
 
@@ -274,11 +328,14 @@ describe('HttpNlu', () => {
     });
 
     it('asks the model to pick among the trained intents and reads its JSON verdict', async () => {
-      handler = (_, res) => json(res, 200, chatAnswer('{"intent": "track_order", "confidence": 0.92}'));
+      handler = (_, res) =>
+        json(res, 200, chatAnswer('{"intent": "track_order", "confidence": 0.92}'));
       const nlu = openai({ apiKey: 'sk-test', examplesPerIntent: 2 });
       await nlu.train(TRAINING);
 
-      await expect(nlu.classify('where is my stuff')).resolves.toEqual([{ intent: 'track_order', score: 0.92 }]);
+      await expect(nlu.classify('where is my stuff')).resolves.toEqual([
+        { intent: 'track_order', score: 0.92 },
+      ]);
 
       const body = requests[0]?.body as {
         model: string;
@@ -288,7 +345,11 @@ describe('HttpNlu', () => {
       };
       expect(requests[0]?.url).toBe('/v1/chat/completions');
       expect(requests[0]?.headers.authorization).toBe('Bearer sk-test');
-      expect(body).toMatchObject({ model: 'test-model', temperature: 0, response_format: { type: 'json_object' } });
+      expect(body).toMatchObject({
+        model: 'test-model',
+        temperature: 0,
+        response_format: { type: 'json_object' },
+      });
       expect(body.messages[1]).toEqual({ role: 'user', content: 'where is my stuff' });
 
       const system = body.messages[0]?.content ?? '';
@@ -305,7 +366,9 @@ describe('HttpNlu', () => {
       const nlu = openai({ jsonMode: false });
       await nlu.train(TRAINING);
 
-      await expect(nlu.classify('money back please')).resolves.toEqual([{ intent: 'refund', score: 1 }]);
+      await expect(nlu.classify('money back please')).resolves.toEqual([
+        { intent: 'refund', score: 1 },
+      ]);
       expect(requests[0]?.body).not.toHaveProperty('response_format');
     });
 
@@ -314,17 +377,22 @@ describe('HttpNlu', () => {
       const nlu = openai();
       await nlu.train(TRAINING);
 
-      await expect(nlu.classify('what is the capital of peru')).resolves.toEqual([{ intent: 'oos', score: 0.8 }]);
+      await expect(nlu.classify('what is the capital of peru')).resolves.toEqual([
+        { intent: 'oos', score: 0.8 },
+      ]);
     });
 
     it('treats an intent outside the list by the unknownIntent policy', async () => {
-      handler = (_, res) => json(res, 200, chatAnswer('{"intent": "cancel_order", "confidence": 0.7}'));
+      handler = (_, res) =>
+        json(res, 200, chatAnswer('{"intent": "cancel_order", "confidence": 0.7}'));
       const strict = openai();
       const lenient = openai({ unknownIntent: 'oos' });
       await strict.train(TRAINING);
       await lenient.train(TRAINING);
 
-      await expect(strict.classify('cancel it')).rejects.toMatchObject({ code: 'INTENTS_REMOTE_MALFORMED' });
+      await expect(strict.classify('cancel it')).rejects.toMatchObject({
+        code: 'INTENTS_REMOTE_MALFORMED',
+      });
       await expect(lenient.classify('cancel it')).resolves.toEqual([{ intent: 'oos', score: 0.7 }]);
     });
 
@@ -337,7 +405,9 @@ describe('HttpNlu', () => {
       await nlu.train(TRAINING);
       handler = (__, res) => json(res, 200, body);
 
-      await expect(nlu.classify('refund')).rejects.toMatchObject({ code: 'INTENTS_REMOTE_MALFORMED' });
+      await expect(nlu.classify('refund')).rejects.toMatchObject({
+        code: 'INTENTS_REMOTE_MALFORMED',
+      });
 
       handler = (__, res) => json(res, 200, chatAnswer('{"intent": "refund", "confidence": 0.9}'));
       await expect(nlu.classify('refund')).resolves.toEqual([{ intent: 'refund', score: 0.9 }]);
@@ -348,7 +418,9 @@ describe('HttpNlu', () => {
       await nlu.train(TRAINING);
 
       handler = (_, res) => held.push(res);
-      await expect(nlu.classify('refund')).rejects.toMatchObject({ code: 'INTENTS_REMOTE_TIMEOUT' });
+      await expect(nlu.classify('refund')).rejects.toMatchObject({
+        code: 'INTENTS_REMOTE_TIMEOUT',
+      });
       expect(requests[0]?.url).toBe('/openai/v1/chat/completions');
 
       handler = (_, res) => json(res, 429, { error: { message: 'rate limited' } });

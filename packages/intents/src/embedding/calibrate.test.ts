@@ -10,7 +10,10 @@ const unit = (x: number, y: number): Float32Array => {
 
 describe('calibrationSample()', () => {
   it('leaves out oos examples and spreads at most 500 rows over the rest', () => {
-    const examples = Array.from({ length: 2_000 }, (_, i) => ({ text: `t${i}`, intent: i % 4 === 0 ? 'oos' : 'a' }));
+    const examples = Array.from({ length: 2_000 }, (_, i) => ({
+      text: `t${i}`,
+      intent: i % 4 === 0 ? 'oos' : 'a',
+    }));
     const sample = calibrationSample(examples);
 
     expect(sample).toHaveLength(500);

@@ -32,7 +32,11 @@ describe('rank()', () => {
     });
 
     it('leaves out intents whose neighbours point away from the query', () => {
-      const { scores } = rank(buildIndex('knn', [unit(0), unit(1).map((x) => -x)], ['a', 'b']), unit(0, 1), 2);
+      const { scores } = rank(
+        buildIndex('knn', [unit(0), unit(1).map((x) => -x)], ['a', 'b']),
+        unit(0, 1),
+        2,
+      );
 
       expect(scores).toEqual([{ intent: 'a', score: 1 }]);
     });

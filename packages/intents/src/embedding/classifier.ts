@@ -91,7 +91,12 @@ export function neighbourCount(index: VectorIndex, k: number): number {
  * best first. This is the costly step, `rows * dim` multiply-adds, so it
  * runs in the worker threads.
  */
-export function nearest(vectors: Float32Array, dim: number, query: Float32Array, count: number): Neighbours {
+export function nearest(
+  vectors: Float32Array,
+  dim: number,
+  query: Float32Array,
+  count: number,
+): Neighbours {
   const total = dim === 0 ? 0 : vectors.length / dim;
   const size = Math.min(count, total);
   const rows = new Int32Array(size);

@@ -39,7 +39,10 @@ console.warn = forward('warn');
 console.error = forward('warn');
 
 interface Extractor {
-  (texts: string[], options: { pooling: 'mean'; normalize: boolean }): Promise<{
+  (
+    texts: string[],
+    options: { pooling: 'mean'; normalize: boolean },
+  ): Promise<{
     data: Float32Array;
     dims: number[];
   }>;
@@ -60,7 +63,9 @@ interface Runtime {
 }
 
 interface Session {
-  run(feeds: Record<string, unknown>): Promise<Record<string, { data: Float32Array | BigInt64Array; dims: number[] }>>;
+  run(
+    feeds: Record<string, unknown>,
+  ): Promise<Record<string, { data: Float32Array | BigInt64Array; dims: number[] }>>;
 }
 
 interface Index {
@@ -94,11 +99,19 @@ async function searchSession(vectors: Float32Array, dim: number): Promise<Sessio
       executionProviders: ['cpu'],
       intraOpNumThreads: 1,
     });
-    post({ type: 'log', level: 'debug', message: `search graph ready for ${vectors.length / dim} rows` });
+    post({
+      type: 'log',
+      level: 'debug',
+      message: `search graph ready for ${vectors.length / dim} rows`,
+    });
 
     return session;
   } catch (err) {
-    post({ type: 'log', level: 'warn', message: `search graph failed, searching in JavaScript: ${errorMessage(err)}` });
+    post({
+      type: 'log',
+      level: 'warn',
+      message: `search graph failed, searching in JavaScript: ${errorMessage(err)}`,
+    });
 
     return undefined;
   }
@@ -112,7 +125,9 @@ function loadFailureCode(message: string): LoadFailureCode {
   if (/could not locate file|not found locally|allowRemoteModels=false/i.test(message)) {
     return 'INTENTS_MODEL_NOT_FOUND';
   }
-  if (/fetch failed|occurred while trying to load file|access to file|ECONN|ENOTFOUND/i.test(message)) {
+  if (
+    /fetch failed|occurred while trying to load file|access to file|ECONN|ENOTFOUND/i.test(message)
+  ) {
     return 'INTENTS_REMOTE_FAILED';
   }
 
@@ -131,7 +146,9 @@ async function load(config: ModelConfig): Promise<Extractor> {
   env.cacheDir = config.cacheDir;
   env.remoteHost = config.remoteHost ?? 'https://huggingface.co/';
 
-  const extractor = await pipeline('feature-extraction', config.model, { quantized: config.quantized });
+  const extractor = await pipeline('feature-extraction', config.model, {
+    quantized: config.quantized,
+  });
 
   return extractor as unknown as Extractor;
 }
@@ -202,14 +219,24 @@ async function handle(request: WorkerRequest): Promise<void> {
     case 'embed': {
       const loaded = models.get(request.key);
       if (loaded === undefined) {
-        post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: 'model not loaded' });
+        post({
+          type: 'failed',
+          id: request.id,
+          code: 'INTENTS_WORKER_FAILED',
+          message: 'model not loaded',
+        });
         break;
       }
       // Taken now, before any await: a later `index` message must not
       // change what this request, sent before it, searches.
       const index = indexFor(request.search);
       if (request.search !== undefined && index === undefined) {
-        post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: 'unknown index' });
+        post({
+          type: 'failed',
+          id: request.id,
+          code: 'INTENTS_WORKER_FAILED',
+          message: 'unknown index',
+        });
         break;
       }
       const run = loaded.extractor.then((extract) =>
@@ -220,11 +247,29 @@ async function handle(request: WorkerRequest): Promise<void> {
         const output = await run;
         const data = Float32Array.from(output.data);
         const dim = output.dims[output.dims.length - 1] ?? 0;
-        const found = index === undefined ? undefined : await search(index, data, request.search?.count ?? 0);
-        const transfer = [data.buffer, ...(found === undefined ? [] : [found.rows.buffer, found.sims.buffer])];
-        post({ type: 'embedded', id: request.id, dim, data, ...(found === undefined ? {} : { found }) }, transfer);
+        const found =
+          index === undefined ? undefined : await search(index, data, request.search?.count ?? 0);
+        const transfer = [
+          data.buffer,
+          ...(found === undefined ? [] : [found.rows.buffer, found.sims.buffer]),
+        ];
+        post(
+          {
+            type: 'embedded',
+            id: request.id,
+            dim,
+            data,
+            ...(found === undefined ? {} : { found }),
+          },
+          transfer,
+        );
       } catch (err) {
-        post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: errorMessage(err) });
+        post({
+          type: 'failed',
+          id: request.id,
+          code: 'INTENTS_WORKER_FAILED',
+          message: errorMessage(err),
+        });
       } finally {
         loaded.inFlight.delete(run);
       }
@@ -233,14 +278,24 @@ async function handle(request: WorkerRequest): Promise<void> {
     case 'search': {
       const index = indexFor(request.search);
       if (index === undefined) {
-        post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: 'unknown index' });
+        post({
+          type: 'failed',
+          id: request.id,
+          code: 'INTENTS_WORKER_FAILED',
+          message: 'unknown index',
+        });
         break;
       }
       try {
         const found = await search(index, request.vectors, request.search.count);
         post({ type: 'searched', id: request.id, found }, [found.rows.buffer, found.sims.buffer]);
       } catch (err) {
-        post({ type: 'failed', id: request.id, code: 'INTENTS_WORKER_FAILED', message: errorMessage(err) });
+        post({
+          type: 'failed',
+          id: request.id,
+          code: 'INTENTS_WORKER_FAILED',
+          message: errorMessage(err),
+        });
       }
       break;
     }

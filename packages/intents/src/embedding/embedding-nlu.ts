@@ -68,14 +68,21 @@ function checkExamples(examples: unknown): asserts examples is readonly Training
   const isText = (value: unknown): boolean => typeof value === 'string' && value.trim() !== '';
 
   if (!Array.isArray(examples) || examples.length === 0) {
-    throw new KefuError('INTENTS_DATA_INVALID', 'training examples must be a non-empty list of { text, intent }');
+    throw new KefuError(
+      'INTENTS_DATA_INVALID',
+      'training examples must be a non-empty list of { text, intent }',
+    );
   }
   examples.forEach((example: unknown, index) => {
     const { text, intent } = (example ?? {}) as Record<string, unknown>;
     if (!isText(text) || !isText(intent)) {
-      throw new KefuError('INTENTS_DATA_INVALID', `training example ${index} needs a non-empty text and intent`, {
-        details: { index },
-      });
+      throw new KefuError(
+        'INTENTS_DATA_INVALID',
+        `training example ${index} needs a non-empty text and intent`,
+        {
+          details: { index },
+        },
+      );
     }
   });
 }
@@ -157,7 +164,11 @@ export class EmbeddingNlu implements NluProvider {
     this.#cacheFile =
       cacheDir === undefined
         ? undefined
-        : join(resolve(cacheDir), 'kefu-embeddings', `${model.replace('/', '__')}${quantized ? '.q' : ''}.bin`);
+        : join(
+            resolve(cacheDir),
+            'kefu-embeddings',
+            `${model.replace('/', '__')}${quantized ? '.q' : ''}.bin`,
+          );
 
     const config: ModelConfig = {
       model,
@@ -196,7 +207,11 @@ export class EmbeddingNlu implements NluProvider {
 
     if (generation !== this.#generation) return;
 
-    const index = buildIndex(this.#options.classifier, vectors, examples.map((e) => e.intent));
+    const index = buildIndex(
+      this.#options.classifier,
+      vectors,
+      examples.map((e) => e.intent),
+    );
     const named = { name: `${this.#id}.${generation}`, index };
     await this.#pool.addIndex(named.name, index.vectors, index.dim);
 
@@ -207,7 +222,9 @@ export class EmbeddingNlu implements NluProvider {
     }
 
     const threshold =
-      this.#options.threshold === 'auto' ? await this.#calibrate(named, vectors, examples) : this.#threshold;
+      this.#options.threshold === 'auto'
+        ? await this.#calibrate(named, vectors, examples)
+        : this.#threshold;
     if (generation !== this.#generation) {
       await this.#pool.dropIndex(named.name);
       return;
@@ -218,10 +235,15 @@ export class EmbeddingNlu implements NluProvider {
     this.#threshold = threshold;
     if (previous !== undefined) await this.#pool.dropIndex(previous.name);
 
-    if (this.#cacheFile !== undefined && this.#cache.isDirty) await this.#cache.save(this.#cacheFile);
+    if (this.#cacheFile !== undefined && this.#cache.isDirty)
+      await this.#cache.save(this.#cacheFile);
 
     this.#logger.info(
-      { examples: examples.length, intents: index.intents.length, durationMs: Math.round(performance.now() - started) },
+      {
+        examples: examples.length,
+        intents: index.intents.length,
+        durationMs: Math.round(performance.now() - started),
+      },
       'embedding nlu trained',
     );
   }
@@ -235,7 +257,10 @@ export class EmbeddingNlu implements NluProvider {
    */
   async classify(text: string, _session?: SessionView): Promise<IntentScore[]> {
     if (typeof text !== 'string') {
-      throw new KefuError('INTENTS_DATA_INVALID', `classify() expects a string, got ${typeof text}`);
+      throw new KefuError(
+        'INTENTS_DATA_INVALID',
+        `classify() expects a string, got ${typeof text}`,
+      );
     }
 
     if (this.#index === undefined) {
@@ -269,7 +294,11 @@ export class EmbeddingNlu implements NluProvider {
    * threshold is a low quantile of those similarities. `oos` examples are
    * left out.
    */
-  async #calibrate(named: NamedIndex, vectors: Float32Array[], examples: readonly TrainingExample[]): Promise<number> {
+  async #calibrate(
+    named: NamedIndex,
+    vectors: Float32Array[],
+    examples: readonly TrainingExample[],
+  ): Promise<number> {
     const sample = calibrationSample(examples);
     if (sample.length === 0) return this.#threshold;
 
@@ -286,7 +315,11 @@ export class EmbeddingNlu implements NluProvider {
   }
 
   /** For each sampled row, its similarity to the nearest other example (searched in the workers). */
-  async #nearestOther(named: NamedIndex, vectors: Float32Array[], sample: number[]): Promise<number[]> {
+  async #nearestOther(
+    named: NamedIndex,
+    vectors: Float32Array[],
+    sample: number[],
+  ): Promise<number[]> {
     const { dim } = named.index;
     const queries = new Float32Array(sample.length * dim);
     sample.forEach((row, i) => queries.set(vectors[row] ?? new Float32Array(dim), i * dim));
@@ -310,7 +343,10 @@ export class EmbeddingNlu implements NluProvider {
    */
   async close(): Promise<void> {
     const queued = this.#queue.splice(0);
-    const closed = new KefuError('INTENTS_WORKER_FAILED', 'the provider closed before the text was embedded');
+    const closed = new KefuError(
+      'INTENTS_WORKER_FAILED',
+      'the provider closed before the text was embedded',
+    );
     for (const pending of queued) pending.reject(closed);
 
     await this.#pool.close();
@@ -382,7 +418,10 @@ export class EmbeddingNlu implements NluProvider {
     return texts.map((text) => {
       const vector = found.get(text);
       if (vector === undefined) {
-        throw new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker returned fewer vectors than texts');
+        throw new KefuError(
+          'INTENTS_WORKER_FAILED',
+          'the embedding worker returned fewer vectors than texts',
+        );
       }
 
       return vector;
@@ -421,7 +460,10 @@ export class EmbeddingNlu implements NluProvider {
         continue;
       }
 
-      const search: SearchSpec = { index: current.name, count: neighbourCount(current.index, this.#options.k) };
+      const search: SearchSpec = {
+        index: current.name,
+        count: neighbourCount(current.index, this.#options.k),
+      };
       const cached: { pending: Pending; vector: Float32Array }[] = [];
       const fresh: Pending[] = [];
       for (const pending of batch) {
@@ -431,20 +473,27 @@ export class EmbeddingNlu implements NluProvider {
       }
 
       if (fresh.length > 0) {
-        this.#pool.embed(fresh.map((p) => p.text), search).then(
-          ({ vectors, found }) => {
-            fresh.forEach((pending, i) => {
-              const vector = vectors[i];
-              if (vector !== undefined) this.#cache.set(pending.text, vector);
-              if (found === undefined) {
-                pending.reject(new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker did not search'));
-              } else pending.resolve(rankNeighbours(current.index, slice(found, i)));
-            });
-          },
-          (err: unknown) => {
-            for (const pending of fresh) pending.reject(err);
-          },
-        );
+        this.#pool
+          .embed(
+            fresh.map((p) => p.text),
+            search,
+          )
+          .then(
+            ({ vectors, found }) => {
+              fresh.forEach((pending, i) => {
+                const vector = vectors[i];
+                if (vector !== undefined) this.#cache.set(pending.text, vector);
+                if (found === undefined) {
+                  pending.reject(
+                    new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker did not search'),
+                  );
+                } else pending.resolve(rankNeighbours(current.index, slice(found, i)));
+              });
+            },
+            (err: unknown) => {
+              for (const pending of fresh) pending.reject(err);
+            },
+          );
       }
 
       if (cached.length > 0) {
@@ -453,7 +502,10 @@ export class EmbeddingNlu implements NluProvider {
         cached.forEach(({ vector }, i) => queries.set(vector, i * dim));
 
         this.#pool.search(queries, search).then(
-          (found) => cached.forEach(({ pending }, i) => pending.resolve(rankNeighbours(current.index, slice(found, i)))),
+          (found) =>
+            cached.forEach(({ pending }, i) =>
+              pending.resolve(rankNeighbours(current.index, slice(found, i))),
+            ),
           (err: unknown) => {
             for (const { pending } of cached) pending.reject(err);
           },

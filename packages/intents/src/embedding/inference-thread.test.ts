@@ -16,24 +16,34 @@ function fakeWorker(reply: string): Worker {
 
 describe('InferenceThread', () => {
   it('resolves each request with its own answer', async () => {
-    const thread = new InferenceThread(fakeWorker("parentPort.postMessage({ type: 'done', id: request.id })"), () => {});
+    const thread = new InferenceThread(
+      fakeWorker("parentPort.postMessage({ type: 'done', id: request.id })"),
+      () => {},
+    );
 
     const replies = await Promise.all([
       thread.request({ type: 'drop-index', index: 'a' }),
       thread.request({ type: 'drop-index', index: 'b' }),
     ]);
 
-    expect(replies).toEqual([{ type: 'done', id: 0 }, { type: 'done', id: 1 }]);
+    expect(replies).toEqual([
+      { type: 'done', id: 0 },
+      { type: 'done', id: 1 },
+    ]);
     expect(thread.load).toBe(0);
   });
 
   it('rejects with the code of a failed answer', async () => {
     const thread = new InferenceThread(
-      fakeWorker("parentPort.postMessage({ type: 'failed', id: request.id, code: 'INTENTS_MODEL_INVALID', message: 'bad' })"),
+      fakeWorker(
+        "parentPort.postMessage({ type: 'failed', id: request.id, code: 'INTENTS_MODEL_INVALID', message: 'bad' })",
+      ),
       () => {},
     );
 
-    await expect(thread.request({ type: 'unload', key: 'k' })).rejects.toMatchObject({ code: 'INTENTS_MODEL_INVALID' });
+    await expect(thread.request({ type: 'unload', key: 'k' })).rejects.toMatchObject({
+      code: 'INTENTS_MODEL_INVALID',
+    });
   });
 
   it('fails its requests with INTENTS_WORKER_FAILED when the thread dies, and is replaced', async () => {
@@ -47,8 +57,12 @@ describe('InferenceThread', () => {
       code: 'INTENTS_WORKER_FAILED',
     });
 
-    const [replacement] = acquireThreads(1, () => fakeWorker("parentPort.postMessage({ type: 'done', id: request.id })"));
+    const [replacement] = acquireThreads(1, () =>
+      fakeWorker("parentPort.postMessage({ type: 'done', id: request.id })"),
+    );
     expect(replacement).not.toBe(crashing);
-    await expect(replacement?.request({ type: 'unload', key: 'k' })).resolves.toMatchObject({ type: 'done' });
+    await expect(replacement?.request({ type: 'unload', key: 'k' })).resolves.toMatchObject({
+      type: 'done',
+    });
   });
 });

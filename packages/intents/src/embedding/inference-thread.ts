@@ -5,7 +5,11 @@ import type { Logger } from '@kefu/core';
 
 import type { WorkerMessage, WorkerReply, WorkerRequest } from './protocol.js';
 
-type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+type Request = WorkerRequest extends infer R
+  ? R extends { id: number }
+    ? Omit<R, 'id'>
+    : never
+  : never;
 
 interface Pending {
   resolve: (reply: WorkerReply) => void;
@@ -34,7 +38,10 @@ export class InferenceThread {
 
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'log') {
-        this.#logger[message.level]({ threadId: worker.threadId, detail: message.message }, 'embedding worker says');
+        this.#logger[message.level](
+          { threadId: worker.threadId, detail: message.message },
+          'embedding worker says',
+        );
       } else if (message.type !== 'started') {
         this.#settle(message);
       }
@@ -91,7 +98,11 @@ export class InferenceThread {
 
     this.#isDead = true;
     for (const pending of this.#pending.values()) {
-      pending.reject(new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker stopped before answering', { cause }));
+      pending.reject(
+        new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker stopped before answering', {
+          cause,
+        }),
+      );
     }
     this.#pending.clear();
     this.#onDeath(this);

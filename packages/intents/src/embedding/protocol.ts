@@ -15,9 +15,7 @@ export interface ModelConfig {
 
 /** The codes a worker may report for a model that did not load. */
 export type LoadFailureCode =
-  | 'INTENTS_MODEL_NOT_FOUND'
-  | 'INTENTS_MODEL_INVALID'
-  | 'INTENTS_REMOTE_FAILED';
+  'INTENTS_MODEL_NOT_FOUND' | 'INTENTS_MODEL_INVALID' | 'INTENTS_REMOTE_FAILED';
 
 /** Search the provider's index for the nearest `count` rows of each vector. */
 export interface SearchSpec {
@@ -53,9 +51,12 @@ export type WorkerReply =
   | { type: 'done'; id: number }
   | { type: 'embedded'; id: number; dim: number; data: Float32Array; found?: FoundRows }
   | { type: 'searched'; id: number; found: FoundRows }
-  | { type: 'failed'; id: number; code: LoadFailureCode | 'INTENTS_WORKER_FAILED'; message: string };
+  | {
+      type: 'failed';
+      id: number;
+      code: LoadFailureCode | 'INTENTS_WORKER_FAILED';
+      message: string;
+    };
 
 export type WorkerMessage =
-  | WorkerReply
-  | { type: 'started' }
-  | { type: 'log'; level: 'debug' | 'warn'; message: string };
+  WorkerReply | { type: 'started' } | { type: 'log'; level: 'debug' | 'warn'; message: string };

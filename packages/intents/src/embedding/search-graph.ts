@@ -46,7 +46,10 @@ function int(field: number, value: bigint | number): Field {
 function bytes(field: number, value: Field | string): Field {
   const payload = typeof value === 'string' ? encoder.encode(value) : value;
 
-  return concat([Uint8Array.from([...varint((field << 3) | 2), ...varint(payload.length)]), payload]);
+  return concat([
+    Uint8Array.from([...varint((field << 3) | 2), ...varint(payload.length)]),
+    payload,
+  ]);
 }
 
 const message = (...fields: Field[]): Field => concat(fields);
@@ -63,13 +66,20 @@ function valueInfo(name: string, elemType: number, dims: readonly (string | numb
   return message(bytes(1, name), bytes(2, bytes(1, message(int(1, elemType), bytes(2, shape)))));
 }
 
-function node(op: string, inputs: string[], outputs: string[], attributes: [string, number][]): Field {
+function node(
+  op: string,
+  inputs: string[],
+  outputs: string[],
+  attributes: [string, number][],
+): Field {
   return message(
     ...inputs.map((i) => bytes(1, i)),
     ...outputs.map((o) => bytes(2, o)),
     bytes(3, op.toLowerCase()),
     bytes(4, op),
-    ...attributes.map(([name, value]) => bytes(5, message(bytes(1, name), int(3, value), int(20, ATTRIBUTE_INT)))),
+    ...attributes.map(([name, value]) =>
+      bytes(5, message(bytes(1, name), int(3, value), int(20, ATTRIBUTE_INT))),
+    ),
   );
 }
 
@@ -86,7 +96,19 @@ export function searchGraph(vectors: Float32Array, dim: number): Uint8Array {
 
   const graph = message(
     bytes(1, node('Gemm', ['queries', 'index'], ['sims'], [['transB', 1]])),
-    bytes(1, node('TopK', ['sims', 'k'], ['values', 'indices'], [['axis', -1], ['largest', 1], ['sorted', 1]])),
+    bytes(
+      1,
+      node(
+        'TopK',
+        ['sims', 'k'],
+        ['values', 'indices'],
+        [
+          ['axis', -1],
+          ['largest', 1],
+          ['sorted', 1],
+        ],
+      ),
+    ),
     bytes(2, 'kefu_search'),
     bytes(5, index),
     bytes(11, valueInfo('queries', FLOAT, ['n', dim])),
@@ -95,5 +117,10 @@ export function searchGraph(vectors: Float32Array, dim: number): Uint8Array {
     bytes(12, valueInfo('indices', INT64, ['n', 'k'])),
   );
 
-  return message(int(1, 7), bytes(2, 'kefu'), bytes(7, graph), bytes(8, message(bytes(1, ''), int(2, 13))));
+  return message(
+    int(1, 7),
+    bytes(2, 'kefu'),
+    bytes(7, graph),
+    bytes(8, message(bytes(1, ''), int(2, 13))),
+  );
 }

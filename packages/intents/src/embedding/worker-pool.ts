@@ -34,7 +34,12 @@ export class WorkerPool {
   /** Rejecters of the calls in flight, so that `close()` can fail them at once. */
   readonly #inFlight = new Set<(err: KefuError) => void>();
 
-  constructor(size: number, config: ModelConfig, spawn: () => Worker, logger: Logger = silentLogger) {
+  constructor(
+    size: number,
+    config: ModelConfig,
+    spawn: () => Worker,
+    logger: Logger = silentLogger,
+  ) {
     this.#size = size;
     this.#config = config;
     this.#key = JSON.stringify(config);
@@ -58,13 +63,21 @@ export class WorkerPool {
    */
   async embed(texts: string[], search?: SearchSpec): Promise<EmbedResult> {
     const thread = await this.#pick();
-    const request = search === undefined
-      ? { type: 'embed' as const, key: this.#key, texts }
-      : { type: 'embed' as const, key: this.#key, texts, search };
+    const request =
+      search === undefined
+        ? { type: 'embed' as const, key: this.#key, texts }
+        : { type: 'embed' as const, key: this.#key, texts, search };
     const reply = await this.#track(thread.request(request));
 
-    if (reply.type !== 'embedded' || reply.dim === 0 || reply.data.length !== reply.dim * texts.length) {
-      throw new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker answered with the wrong number of values');
+    if (
+      reply.type !== 'embedded' ||
+      reply.dim === 0 ||
+      reply.data.length !== reply.dim * texts.length
+    ) {
+      throw new KefuError(
+        'INTENTS_WORKER_FAILED',
+        'the embedding worker answered with the wrong number of values',
+      );
     }
 
     return {
@@ -76,9 +89,12 @@ export class WorkerPool {
   /** Searches the current index for already embedded `vectors` (rows of `dim`). */
   async search(vectors: Float32Array, search: SearchSpec): Promise<FoundRows> {
     const thread = await this.#pick();
-    const reply = await this.#track(thread.request({ type: 'search', vectors, search }, [vectors.buffer as ArrayBuffer]));
+    const reply = await this.#track(
+      thread.request({ type: 'search', vectors, search }, [vectors.buffer as ArrayBuffer]),
+    );
 
-    if (reply.type !== 'searched') throw new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker did not search');
+    if (reply.type !== 'searched')
+      throw new KefuError('INTENTS_WORKER_FAILED', 'the embedding worker did not search');
 
     return reply.found;
   }
@@ -91,7 +107,9 @@ export class WorkerPool {
     const threads = await this.#ready();
     this.#index = { name, vectors, dim };
 
-    await Promise.all(threads.map((thread) => thread.request({ type: 'index', index: name, vectors, dim })));
+    await Promise.all(
+      threads.map((thread) => thread.request({ type: 'index', index: name, vectors, dim })),
+    );
   }
 
   /**
@@ -100,7 +118,9 @@ export class WorkerPool {
    */
   async dropIndex(name: string): Promise<void> {
     await Promise.all(
-      this.#threads.map((thread) => thread.request({ type: 'drop-index', index: name }).catch(() => {})),
+      this.#threads.map((thread) =>
+        thread.request({ type: 'drop-index', index: name }).catch(() => {}),
+      ),
     );
   }
 
@@ -114,25 +134,30 @@ export class WorkerPool {
 
   /** Unloads the model; the calls in flight fail with `INTENTS_WORKER_FAILED`. */
   async close(): Promise<void> {
-    const threads = await this.#starting?.catch(() => []) ?? [];
+    const threads = (await this.#starting?.catch(() => [])) ?? [];
     this.#threads = [];
     this.#starting = undefined;
 
-    const closed = new KefuError('INTENTS_WORKER_FAILED', 'the provider closed before the worker answered');
+    const closed = new KefuError(
+      'INTENTS_WORKER_FAILED',
+      'the provider closed before the worker answered',
+    );
     for (const reject of this.#inFlight) reject(closed);
     this.#inFlight.clear();
 
     const index = this.#index;
     await Promise.all(
       threads.map(async (thread) => {
-        if (index !== undefined) await thread.request({ type: 'drop-index', index: index.name }).catch(() => {});
+        if (index !== undefined)
+          await thread.request({ type: 'drop-index', index: index.name }).catch(() => {});
         await this.#release(thread);
       }),
     );
   }
 
   #ready(): Promise<InferenceThread[]> {
-    if (this.#threads.length > 0 && this.#threads.every((t) => !t.isDead)) return Promise.resolve(this.#threads);
+    if (this.#threads.length > 0 && this.#threads.every((t) => !t.isDead))
+      return Promise.resolve(this.#threads);
 
     this.#starting ??= this.#load().then(
       (threads) => {
@@ -170,7 +195,12 @@ export class WorkerPool {
         }
         const index = this.#index;
         if (index !== undefined) {
-          await thread.request({ type: 'index', index: index.name, vectors: index.vectors, dim: index.dim });
+          await thread.request({
+            type: 'index',
+            index: index.name,
+            vectors: index.vectors,
+            dim: index.dim,
+          });
         }
       }),
     );
@@ -178,7 +208,9 @@ export class WorkerPool {
 
     if (failed !== undefined) {
       // One thread could not load the model, so none will: release the others.
-      await Promise.all(threads.filter((_, i) => results[i]?.status === 'fulfilled').map((t) => this.#release(t)));
+      await Promise.all(
+        threads.filter((_, i) => results[i]?.status === 'fulfilled').map((t) => this.#release(t)),
+      );
       throw failed.reason;
     }
 

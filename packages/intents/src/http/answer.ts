@@ -5,10 +5,14 @@ import type { z } from 'zod';
 export type UnknownIntentPolicy = 'error' | 'oos' | 'drop';
 
 export function malformed(kind: string, error: z.ZodError): KefuError {
-  return new KefuError('INTENTS_REMOTE_MALFORMED', `the ${kind} answer does not have the expected shape`, {
-    cause: error,
-    details: { issues: error.issues },
-  });
+  return new KefuError(
+    'INTENTS_REMOTE_MALFORMED',
+    `the ${kind} answer does not have the expected shape`,
+    {
+      cause: error,
+      details: { issues: error.issues },
+    },
+  );
 }
 
 /**
@@ -31,7 +35,11 @@ export function resolveName(
   if (policy === 'oos') return 'oos';
   if (policy === 'drop') return undefined;
 
-  throw new KefuError('INTENTS_REMOTE_MALFORMED', `the service answered an intent that was never trained`, {
-    details: { intent: name },
-  });
+  throw new KefuError(
+    'INTENTS_REMOTE_MALFORMED',
+    `the service answered an intent that was never trained`,
+    {
+      details: { intent: name },
+    },
+  );
 }

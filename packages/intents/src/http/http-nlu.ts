@@ -27,7 +27,11 @@ const optionsSchema = z
     examplesPerIntent: z.int().min(0).max(50).default(3),
     unknownIntent: z.enum(['error', 'oos']).default('error'),
     jsonMode: z.boolean().default(true),
-    maxResponseBytes: z.int().min(1_024).max(64 * 1_048_576).default(1_048_576),
+    maxResponseBytes: z
+      .int()
+      .min(1_024)
+      .max(64 * 1_048_576)
+      .default(1_048_576),
     logger: z.custom<Logger>(isLogger).optional(),
   })
   .strict()
@@ -83,7 +87,8 @@ export class HttpNlu implements NluProvider {
     this.#options = parsed.data;
     this.name = `http-${parsed.data.kind}`;
     this.#logger = (parsed.data.logger ?? silentLogger).child({ nlu: this.name });
-    this.#endpoint = parsed.data.url.replace(/\/+$/, '') + (parsed.data.path ?? DEFAULT_PATHS[parsed.data.kind]);
+    this.#endpoint =
+      parsed.data.url.replace(/\/+$/, '') + (parsed.data.path ?? DEFAULT_PATHS[parsed.data.kind]);
   }
 
   /**
@@ -94,10 +99,14 @@ export class HttpNlu implements NluProvider {
   async train(examples: readonly TrainingExample[]): Promise<void> {
     const parsed = examplesSchema.safeParse(examples);
     if (!parsed.success) {
-      throw new KefuError('INTENTS_DATA_INVALID', 'training examples must be a non-empty list of { text, intent }', {
-        cause: parsed.error,
-        details: { issues: parsed.error.issues },
-      });
+      throw new KefuError(
+        'INTENTS_DATA_INVALID',
+        'training examples must be a non-empty list of { text, intent }',
+        {
+          cause: parsed.error,
+          details: { issues: parsed.error.issues },
+        },
+      );
     }
 
     const byIntent = new Map<string, string[]>();
@@ -120,10 +129,16 @@ export class HttpNlu implements NluProvider {
    */
   async classify(text: string, _session?: SessionView): Promise<IntentScore[]> {
     if (typeof text !== 'string') {
-      throw new KefuError('INTENTS_DATA_INVALID', `classify() expects a string, got ${typeof text}`);
+      throw new KefuError(
+        'INTENTS_DATA_INVALID',
+        `classify() expects a string, got ${typeof text}`,
+      );
     }
     if (this.#options.kind === 'openai' && this.#intents.size === 0) {
-      throw new KefuError('INTENTS_NOT_TRAINED', 'HttpNlu (openai) needs train() to know the intents');
+      throw new KefuError(
+        'INTENTS_NOT_TRAINED',
+        'HttpNlu (openai) needs train() to know the intents',
+      );
     }
     if (text.trim() === '') return [{ intent: 'oos', score: 1 }];
 
@@ -144,7 +159,11 @@ export class HttpNlu implements NluProvider {
         : parseChatAnswer(answer, this.#intents, this.#options.unknownIntent);
 
     this.#logger.debug(
-      { intent: scores[0]?.intent, confidence: scores[0]?.score, durationMs: Math.round(performance.now() - started) },
+      {
+        intent: scores[0]?.intent,
+        confidence: scores[0]?.score,
+        durationMs: Math.round(performance.now() - started),
+      },
       'remote nlu answered',
     );
 
@@ -163,7 +182,8 @@ export class HttpNlu implements NluProvider {
       accept: 'application/json',
       ...this.#options.headers,
     };
-    if (this.#options.apiKey !== undefined) headers.authorization = `Bearer ${this.#options.apiKey}`;
+    if (this.#options.apiKey !== undefined)
+      headers.authorization = `Bearer ${this.#options.apiKey}`;
 
     return headers;
   }

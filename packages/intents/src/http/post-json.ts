@@ -55,17 +55,27 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
   const translate = (err: unknown): KefuError => {
     if (err instanceof KefuError) return err;
     if (controller.signal.reason === TIMEOUT) {
-      return new KefuError('INTENTS_REMOTE_TIMEOUT', `the NLU service did not answer within ${options.timeoutMs} ms`, {
-        details: { timeoutMs: options.timeoutMs },
-      });
+      return new KefuError(
+        'INTENTS_REMOTE_TIMEOUT',
+        `the NLU service did not answer within ${options.timeoutMs} ms`,
+        {
+          details: { timeoutMs: options.timeoutMs },
+        },
+      );
     }
     if (controller.signal.aborted) {
-      return new KefuError('INTENTS_REMOTE_FAILED', 'the call was aborted because the provider closed', {
-        cause: err,
-      });
+      return new KefuError(
+        'INTENTS_REMOTE_FAILED',
+        'the call was aborted because the provider closed',
+        {
+          cause: err,
+        },
+      );
     }
 
-    return new KefuError('INTENTS_REMOTE_FAILED', 'the NLU service could not be reached', { cause: err });
+    return new KefuError('INTENTS_REMOTE_FAILED', 'the NLU service could not be reached', {
+      cause: err,
+    });
   };
 
   try {
@@ -78,9 +88,13 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
 
     if (!response.ok) {
       await response.body?.cancel().catch(() => {});
-      throw new KefuError('INTENTS_REMOTE_FAILED', `the NLU service answered HTTP ${response.status}`, {
-        details: { status: response.status },
-      });
+      throw new KefuError(
+        'INTENTS_REMOTE_FAILED',
+        `the NLU service answered HTTP ${response.status}`,
+        {
+          details: { status: response.status },
+        },
+      );
     }
 
     const raw = await readBounded(response, options.maxResponseBytes);
@@ -88,9 +102,13 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
     try {
       return JSON.parse(raw) as unknown;
     } catch (err) {
-      throw new KefuError('INTENTS_REMOTE_MALFORMED', 'the NLU service answered something that is not JSON', {
-        cause: err,
-      });
+      throw new KefuError(
+        'INTENTS_REMOTE_MALFORMED',
+        'the NLU service answered something that is not JSON',
+        {
+          cause: err,
+        },
+      );
     }
   } catch (err) {
     throw translate(err);
