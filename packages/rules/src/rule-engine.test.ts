@@ -67,7 +67,7 @@ describe('RuleEngine', () => {
     it('folds full-width letters and ignores emoji', () => {
       const rules = compileRules(shop);
 
-      expect(rules.match('ＲＥＦＵＮＤ 😀')[0]?.intent).toBe('refund');
+      expect(rules.match('ＲＥＦＵＮＤ 😀')[0]?.why).toBe('keyword "refund" at 0-6');
       expect(rules.match('退款😀😀')[0]?.why).toBe('keyword "退款" at 0-2');
     });
 
@@ -103,6 +103,38 @@ describe('RuleEngine', () => {
 
       expect(rules.match('deliverer').map((c) => c.intent)).toEqual(['shipping']);
       expect(rules.match('delivry').map((c) => c.intent)).toEqual(['delivery']);
+    });
+
+    it('checks every `all` term, whichever kind it is', () => {
+      const rules = compileRules([
+        { id: 'a', intent: 'invoice.vat', match: { all: ['invoice', '增值税', 'company name'] } },
+        { id: 'b', intent: 'invoice', match: { any: ['invoice'] } },
+      ]);
+
+      expect(rules.match('invoice with company name, 增值税专票').map((c) => c.ruleId)).toEqual(['a', 'b']);
+      expect(rules.match('invoice with company name').map((c) => c.ruleId)).toEqual(['b']);
+      expect(rules.match('增值税 invoice, name of company').map((c) => c.ruleId)).toEqual(['b']);
+    });
+
+    it('forgives two edits in a long fuzzy term', () => {
+      const rules = compileRules([{ id: 'w', intent: 'warranty', match: { fuzzy: ['warranty'] } }]);
+
+      expect(rules.match('is it under warrenty?')[0]?.why).toBe('fuzzy "warranty" ~ "warrenty" (1 edit) at 12-20');
+      expect(rules.match('my wrarenty expired')[0]?.intent).toBe('warranty');
+      expect(rules.match('my wrarnety expired')).toEqual([]);
+    });
+
+    it('runs a digit-only pattern on messages with a long enough digit run', () => {
+      const rules = compileRules([{ id: 'n', intent: 'order.number', match: { regex: '\\b\\d{8}\\b' } }]);
+
+      expect(rules.match('call 12345678')[0]?.why).toBe('regex /\\b\\d{8}\\b/i matched "12345678" at 5-13');
+      expect(rules.match('call 1234567 or 123')).toEqual([]);
+    });
+
+    it('fills {{0}} with the text of the first match', () => {
+      const rules = compileRules([{ id: 'k', intent: 'k', match: { any: ['退款'] }, reply: '关于「{{0}}」' }]);
+
+      expect(rules.match('我要退款')[0]?.reply).toBe('关于「退款」');
     });
 
     it('keeps word boundaries at the Latin edges of a mixed term', () => {
@@ -214,6 +246,7 @@ describe('RuleEngine', () => {
       ]);
 
       expect(rules.match('hello').map((c) => c.intent)).toEqual(['greet.en']);
+      expect(rules.match('你好').map((c) => c.intent)).toEqual(['greet.zh']);
       expect(rules.match('hello 你好').map((c) => c.intent).sort()).toEqual(['greet.en', 'greet.zh']);
     });
 

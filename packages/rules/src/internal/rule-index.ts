@@ -378,7 +378,11 @@ export class RuleIndex {
         exec: this.#hitExec[h],
       });
     }
-    return hits.reverse();
+    // A fuzzy term that also matched exactly as a keyword says nothing new.
+    hits.reverse();
+    return hits.filter(
+      (h, i) => h.kind !== 'fuzzy' || h.distance > 0 || !hits.some((o, j) => j < i && o.start === h.start && o.end === h.end),
+    );
   }
 
   #matchWords(tokens: Token[]): void {
