@@ -306,6 +306,36 @@ async function memoryFigures(
   };
 }
 
+/** Heap growth per reload of `file`, over `count` reloads after a warm-up. */
+async function reloadGrowth(
+  engine: Engine,
+  file: string,
+  source: (v: number) => string,
+  count: number,
+): Promise<number> {
+  for (let v = 1; v <= 10; v++) {
+    await writeFile(file, source(v));
+    await engine.plugins.load(file);
+  }
+
+  gc();
+
+  const before = process.memoryUsage().heapUsed;
+
+  for (let v = 11; v < 11 + count; v++) {
+    await writeFile(file, source(v));
+
+    const info = await engine.plugins.load(file);
+
+    if (info.state !== 'active' || info.error !== undefined)
+      throw new Error(`reload failed: ${info.error}`);
+  }
+
+  gc();
+
+  return (process.memoryUsage().heapUsed - before) / count;
+}
+
 async function reloadFigures(
   ctx: BenchContext,
   dir: string,
@@ -358,29 +388,29 @@ async function reloadFigures(
 
   // Growth: reload through the API (no watcher, no debounce) many times.
   const many = ctx.quick ? 50 : 200;
+  const growth = await reloadGrowth(engine, file, (v) => source(2_000 + v), many);
+  const typedFile = path.join(dir, 'typed.ts');
+  const typedSource = (v: number): string => `interface Answer { text: string }
+const answer: Answer = { text: 'typed ${v}' };
 
-  for (let v = 0; v < 10; v++) {
-    await writeFile(file, source(1_000 + v));
-    await engine.plugins.load(file);
-  }
+export default {
+  name: 'typed',
+  version: '2.0.${v}',
+  intents: [{ name: 'typed_intent', examples: ['typed please'] }],
+  handle: (): Answer => answer,
+};
+`;
+  const typedMany = ctx.quick ? 20 : 100;
 
-  gc();
+  await writeFile(typedFile, typedSource(0));
+  await engine.plugins.load(typedFile);
 
-  const before = process.memoryUsage().heapUsed;
-
-  for (let v = 0; v < many; v++) {
-    await writeFile(file, source(2_000 + v));
-    await engine.plugins.load(file);
-  }
-
-  gc();
-
-  const growth = (process.memoryUsage().heapUsed - before) / many;
+  const typedGrowth = await reloadGrowth(engine, typedFile, typedSource, typedMany);
 
   await engine.close();
   clearInterval(keepAlive);
   ctx.log(
-    `core: reload p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${(growth / 1_024).toFixed(1)} KB per reload`,
+    `core: reload p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${(growth / 1_024).toFixed(1)} KB per .mjs reload, ${(typedGrowth / 1_024).toFixed(1)} KB per .ts reload`,
   );
 
   return {
@@ -400,6 +430,11 @@ async function reloadFigures(
       {
         name: `heap growth per reload (${many} reloads of one .mjs plugin)`,
         value: Math.round((growth / 1_024) * 10) / 10,
+        unit: 'KB',
+      },
+      {
+        name: `heap growth per reload (${typedMany} reloads of one .ts plugin, transpiled)`,
+        value: Math.round((typedGrowth / 1_024) * 10) / 10,
         unit: 'KB',
       },
     ],
