@@ -20,7 +20,8 @@
   const attr = (name, fallback) => script?.getAttribute(`data-${name}`) ?? fallback;
   const scriptOrigin = script?.src ? new URL(script.src, location.href).origin : location.origin;
   const server = new URL(attr('server', scriptOrigin), location.href);
-  const wsUrl = `${server.protocol === 'https:' ? 'wss:' : 'ws:'}//${server.host}/ws`;
+  const base = server.pathname.replace(/\/+$/, '');
+  const wsUrl = `${server.protocol === 'https:' ? 'wss:' : 'ws:'}//${server.host}${base}/ws`;
   const title = attr('title', 'Kefu 客服');
   const store = attr('storage', 'local') === 'session' ? sessionStorage : localStorage;
   const storeKey = `kefu:widget:${server.host}`;
@@ -632,6 +633,10 @@
     sendButton.disabled = input.value.trim() === '';
   });
   $('.launcher').addEventListener('click', () => setOpen(!state.isOpen));
+  // Any element of the host page with `data-kefu-open` opens the chat.
+  document.addEventListener('click', (event) => {
+    if (event.target instanceof Element && event.target.closest('[data-kefu-open]')) setOpen(true);
+  });
   $('.close').addEventListener('click', () => setOpen(false));
   window.addEventListener('online', () => {
     attempt = 0;

@@ -88,6 +88,8 @@ export const CONFIG_ENV: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(ENV_KEYS).map(([name, key]) => [key, name]),
 );
 
+const PATH_KEYS = new Set<string>(['pluginsDir', 'rulesFile', 'modelCacheDir']);
+
 const FLAGS = {
   config: { type: 'string' },
   port: { type: 'string', short: 'p' },
@@ -168,8 +170,13 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const file = flags.config ?? env.KEFU_CONFIG;
 
   if (file !== undefined) {
-    for (const [key, value] of Object.entries(readConfigFile(resolve(file)))) {
-      merged[key] = value;
+    const path = resolve(file);
+
+    for (const [key, value] of Object.entries(readConfigFile(path))) {
+      // Paths in a config file are relative to the file, not to the working directory.
+      const isPath = PATH_KEYS.has(key) && typeof value === 'string';
+
+      merged[key] = isPath ? resolve(dirname(path), value) : value;
       origin.set(key as Key, `config file ${file}`);
     }
   }

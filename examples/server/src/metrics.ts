@@ -139,6 +139,20 @@ export function createMetrics(engine: Engine, chat?: () => ChatStatsSource | und
     },
   });
   new Gauge({
+    name: 'kefu_ws_peers',
+    help: 'Live-chat peers now: visitor and agent connections, conversations waiting for an agent',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      const stats = chat?.()?.stats();
+
+      if (stats === undefined) return;
+      this.set({ kind: 'visitors' }, numberField(stats, 'visitors') ?? 0);
+      this.set({ kind: 'agents' }, numberField(stats, 'agents') ?? 0);
+      this.set({ kind: 'waiting' }, numberField(stats, 'waiting') ?? 0);
+    },
+  });
+  new Gauge({
     name: 'kefu_ws_messages',
     help: 'Live-chat frames since start, by direction',
     labelNames: ['direction'] as const,

@@ -15,6 +15,19 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
 };
 
+// Our pages load only our scripts and talk only to us; inline styles stay
+// allowed because the pages and the widget's shadow root carry their CSS.
+const PAGE_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self' ws: wss:",
+  "frame-ancestors 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
 /** Pages served under a clean path. */
 const PAGES: Record<string, string> = {
   '/': 'index.html',
@@ -55,13 +68,19 @@ async function serveFile(ctx: RouteContext, res: ServerResponse, relative: strin
   try {
     const body = await readFile(file);
 
-    res.writeHead(200, {
+    const headers: Record<string, string | number> = {
       'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': body.length,
       // The pages have no build step and no hashed names: revalidate each time.
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
-    });
+    };
+
+    if (extname(file) === '.html') {
+      headers['content-security-policy'] = PAGE_POLICY;
+      headers['referrer-policy'] = 'same-origin';
+    }
+    res.writeHead(200, headers);
     res.end(body);
   } catch {
     sendJson(res, 404, { error: 'not found' });

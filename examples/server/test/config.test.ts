@@ -69,6 +69,17 @@ describe('loadConfig()', () => {
     });
   });
 
+  it('resolves paths in a config file against the file\'s folder', async () => {
+    const file = join(dir, 'paths.yaml');
+
+    await writeFile(file, 'pluginsDir: ./my-plugins\nrulesFile: ../rules.yaml\n');
+
+    const config = loadConfig({ argv: ['--config', file], env: {} });
+
+    expect(config.pluginsDir).toBe(join(dir, 'my-plugins'));
+    expect(config.rulesFile).toBe(join(dir, '..', 'rules.yaml'));
+  });
+
   it('turns string booleans from the environment into booleans', () => {
     expect(loadConfig({ env: { KEFU_WATCH: 'false' } }).watch).toBe(false);
     expect(loadConfig({ argv: ['--no-watch'], env: {} }).watch).toBe(false);

@@ -39,6 +39,7 @@ describe('example server', () => {
 
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/text\/html/);
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
       expect(await res.text()).toContain('src="/widget.js"');
     });
 
@@ -89,6 +90,7 @@ describe('example server', () => {
         'kefu_session_pool_size',
         'kefu_session_pool_hit_rate',
         'kefu_ws_connections',
+        'kefu_ws_peers',
       ]) {
         expect(body, name).toContain(name);
       }
