@@ -127,6 +127,12 @@ describe('EmbeddingNlu', () => {
       expect(scores[0]?.intent).toBe('oos');
     });
 
+    it('classifies a very long text by its beginning', async () => {
+      const long = `track my parcel ${'where is my package '.repeat(5_000)}`;
+
+      expect((await knn.classify(long))[0]?.intent).toBe('track_order');
+    });
+
     it('answers an empty text with oos', async () => {
       await expect(knn.classify('  ')).resolves.toEqual([{ intent: 'oos', score: 1 }]);
     });

@@ -99,6 +99,16 @@ interface NamedIndex {
   index: VectorIndex;
 }
 
+/**
+ * Texts are cut to this many characters before embedding. Models read at
+ * most a few hundred tokens anyway (512 for MiniLM), so the cut loses
+ * nothing they would see, and a huge message cannot stall a worker.
+ */
+const MAX_TEXT_CHARS = 8_192;
+
+const clip = (text: string): string =>
+  text.length > MAX_TEXT_CHARS ? text.slice(0, MAX_TEXT_CHARS) : text;
+
 /** Gives each provider's indexes a name unique in the process. */
 let nextProviderId = 0;
 
@@ -203,7 +213,7 @@ export class EmbeddingNlu implements NluProvider {
 
     const generation = ++this.#generation;
     const started = performance.now();
-    const vectors = await this.#embedAll(examples.map((e) => e.text));
+    const vectors = await this.#embedAll(examples.map((e) => clip(e.text)));
 
     if (generation !== this.#generation) return;
 
@@ -268,7 +278,7 @@ export class EmbeddingNlu implements NluProvider {
     }
     if (text.trim() === '') return [{ intent: 'oos', score: 1 }];
 
-    const { scores, bestSimilarity } = await this.#rank(text);
+    const { scores, bestSimilarity } = await this.#rank(clip(text));
 
     if (bestSimilarity < this.#threshold && scores[0]?.intent !== 'oos') {
       const score = Math.min(1, Math.max(0, 1 - bestSimilarity));
