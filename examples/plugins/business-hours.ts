@@ -54,7 +54,11 @@ export function businessStatus(now: Date, hours: OpeningHours): BusinessStatus {
   const hour = Number(parts.find((p) => p.type === 'hour')?.value ?? 0);
   const minute = Number(parts.find((p) => p.type === 'minute')?.value ?? 0);
   const local = hour * 60 + minute;
-  const isOpen = local >= hours.opensAt && local < hours.closesAt;
+  // A window such as 22:00-06:00 runs past midnight.
+  const isOpen =
+    hours.opensAt <= hours.closesAt
+      ? local >= hours.opensAt && local < hours.closesAt
+      : local >= hours.opensAt || local < hours.closesAt;
   const next = isOpen ? hours.closesAt : hours.opensAt;
 
   return {

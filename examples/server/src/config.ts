@@ -38,7 +38,7 @@ const configSchema = z.strictObject({
     .default('Asia/Shanghai'),
   businessHours: z
     .string()
-    .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'expected HH:MM-HH:MM')
+    .regex(/^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'expected HH:MM-HH:MM')
     .default('09:00-21:00'),
   agentToken: z.string().min(8).optional(),
   secret: z.string().min(16).optional(),

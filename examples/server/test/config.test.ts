@@ -104,6 +104,7 @@ describe('loadConfig()', () => {
       ['a port out of range', { argv: ['--port', '70000'] }],
       ['an unknown time zone', { env: { KEFU_TIMEZONE: 'Mars/Olympus_Mons' } }],
       ['malformed business hours', { env: { KEFU_BUSINESS_HOURS: '9am-9pm' } }],
+      ['a closing time past 24:00', { env: { KEFU_BUSINESS_HOURS: '09:00-24:30' } }],
       ['an unknown flag', { argv: ['--colour', 'blue'] }],
       ['a short agent token', { env: { KEFU_AGENT_TOKEN: 'abc' } }],
       ['an unknown log level', { env: { LOG_LEVEL: 'chatty' } }],

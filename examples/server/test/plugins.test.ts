@@ -62,6 +62,21 @@ describe('business-hours plugin', () => {
     expect(businessStatus(new Date('2026-12-03T13:00:00Z'), shanghai).isOpen).toBe(false);
   });
 
+  it('handles opening hours that run past midnight', () => {
+    const night = { timeZone: 'Asia/Shanghai', opensAt: 22 * 60, closesAt: 6 * 60 };
+
+    // 15:00 UTC is 23:00 in Shanghai, 20:00 UTC is 04:00, 01:00 UTC is 09:00.
+    expect(businessStatus(new Date('2026-12-03T15:00:00Z'), night)).toMatchObject({
+      isOpen: true,
+      minutesToChange: 7 * 60,
+    });
+    expect(businessStatus(new Date('2026-12-03T20:00:00Z'), night).isOpen).toBe(true);
+    expect(businessStatus(new Date('2026-12-04T01:00:00Z'), night)).toMatchObject({
+      isOpen: false,
+      minutesToChange: 13 * 60,
+    });
+  });
+
   it('takes the zone and hours from the environment', () => {
     expect(
       openingHoursFromEnv({ KEFU_TIMEZONE: 'Europe/Paris', KEFU_BUSINESS_HOURS: '08:30-17:00' }),
