@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 
 import { Dispatcher } from './dispatcher.js';
-import { KefuError } from './errors.js';
+import { KefuError, type KefuErrorCode } from './errors.js';
 import { makeTraceId } from './internal/trace-id.js';
 import { TurnStats } from './internal/turn-stats.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -36,16 +36,7 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
-function invalid(
-  code:
-    | 'CORE_SESSION_ID_INVALID'
-    | 'CORE_TEXT_INVALID'
-    | 'CORE_TEXT_EMPTY'
-    | 'CORE_TEXT_TOO_LONG'
-    | 'CORE_TEXT_MALFORMED'
-    | 'CORE_INPUT_INVALID',
-  message: string,
-): Promise<never> {
+function invalid(code: KefuErrorCode, message: string): Promise<never> {
   return Promise.reject(new KefuError(code, message));
 }
 

@@ -248,7 +248,8 @@ export class PluginHost {
       if (isWatching) this.#watch(folder);
     }
 
-    for (const file of all) await this.load(file, true);
+    // A file given in `files` may also sit in `dir`: load it once.
+    for (const file of new Set(all)) await this.load(file, true);
   }
 
   /** Imports a plugin file (again) and swaps it in; failures are reported, not thrown. */
