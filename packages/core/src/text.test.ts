@@ -14,7 +14,8 @@ describe('tokenize()', () => {
 
     expect(tokens.map((t) => t.text)).toContain('订单');
     expect(tokens.map((t) => t.text)).toContain('order');
-    for (const t of tokens) expect(text.slice(t.start, t.end).normalize('NFKC').toLowerCase()).toBe(t.text);
+    for (const t of tokens)
+      expect(text.slice(t.start, t.end).normalize('NFKC').toLowerCase()).toBe(t.text);
   });
 
   it('stems English words', () => {

@@ -120,7 +120,8 @@ export function tokenize(text: string): Token[] {
   // text with CJK characters needs the dictionary-based segmenter.
   if (!CJK.test(text)) {
     for (const seg of segmenter.segment(text)) {
-      if (seg.isWordLike === true && !EMOJI.test(seg.segment)) tokens.push(makeToken(seg.segment, seg.index));
+      if (seg.isWordLike === true && !EMOJI.test(seg.segment))
+        tokens.push(makeToken(seg.segment, seg.index));
       EMOJI.lastIndex = 0;
     }
     return tokens;

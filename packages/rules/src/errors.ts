@@ -31,7 +31,9 @@ export interface ErrorPlace {
 }
 
 function describePlace(details: RuleErrorDetails): string {
-  const where: string[] = [details.file === undefined ? `source "${details.source}"` : `file "${details.file}"`];
+  const where: string[] = [
+    details.file === undefined ? `source "${details.source}"` : `file "${details.file}"`,
+  ];
 
   if (details.ruleId !== undefined) where.push(`rule "${details.ruleId}"`);
   else if (details.index !== undefined) where.push(`rule #${details.index}`);

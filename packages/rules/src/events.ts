@@ -37,4 +37,7 @@ export interface RulesEvents {
 }
 
 /** The event names, as a list (the README's event table is checked against it). */
-export const RULES_EVENTS = ['rules.loaded', 'rules.failed'] as const satisfies readonly (keyof RulesEvents)[];
+export const RULES_EVENTS = [
+  'rules.loaded',
+  'rules.failed',
+] as const satisfies readonly (keyof RulesEvents)[];

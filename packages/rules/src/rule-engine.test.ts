@@ -40,7 +40,10 @@ describe('RuleEngine', () => {
     it('matches English keywords on their stems', () => {
       const rules = compileRules(shop);
 
-      expect(rules.match('I want REFUNDS now')[0]).toMatchObject({ intent: 'refund', ruleId: 'refund' });
+      expect(rules.match('I want REFUNDS now')[0]).toMatchObject({
+        intent: 'refund',
+        ruleId: 'refund',
+      });
       expect(rules.match('I want REFUNDS now')[0]?.why).toContain('keyword "refund" at 7-14');
     });
 
@@ -111,7 +114,10 @@ describe('RuleEngine', () => {
         { id: 'b', intent: 'invoice', match: { any: ['invoice'] } },
       ]);
 
-      expect(rules.match('invoice with company name, 增值税专票').map((c) => c.ruleId)).toEqual(['a', 'b']);
+      expect(rules.match('invoice with company name, 增值税专票').map((c) => c.ruleId)).toEqual([
+        'a',
+        'b',
+      ]);
       expect(rules.match('invoice with company name').map((c) => c.ruleId)).toEqual(['b']);
       expect(rules.match('增值税 invoice, name of company').map((c) => c.ruleId)).toEqual(['b']);
     });
@@ -119,26 +125,36 @@ describe('RuleEngine', () => {
     it('forgives two edits in a long fuzzy term', () => {
       const rules = compileRules([{ id: 'w', intent: 'warranty', match: { fuzzy: ['warranty'] } }]);
 
-      expect(rules.match('is it under warrenty?')[0]?.why).toBe('fuzzy "warranty" ~ "warrenty" (1 edit) at 12-20');
+      expect(rules.match('is it under warrenty?')[0]?.why).toBe(
+        'fuzzy "warranty" ~ "warrenty" (1 edit) at 12-20',
+      );
       expect(rules.match('my wrarenty expired')[0]?.intent).toBe('warranty');
       expect(rules.match('my wrarnety expired')).toEqual([]);
     });
 
     it('runs a digit-only pattern on messages with a long enough digit run', () => {
-      const rules = compileRules([{ id: 'n', intent: 'order.number', match: { regex: '\\b\\d{8}\\b' } }]);
+      const rules = compileRules([
+        { id: 'n', intent: 'order.number', match: { regex: '\\b\\d{8}\\b' } },
+      ]);
 
-      expect(rules.match('call 12345678')[0]?.why).toBe('regex /\\b\\d{8}\\b/i matched "12345678" at 5-13');
+      expect(rules.match('call 12345678')[0]?.why).toBe(
+        'regex /\\b\\d{8}\\b/i matched "12345678" at 5-13',
+      );
       expect(rules.match('call 1234567 or 123')).toEqual([]);
     });
 
     it('fills {{0}} with the text of the first match', () => {
-      const rules = compileRules([{ id: 'k', intent: 'k', match: { any: ['退款'] }, reply: '关于「{{0}}」' }]);
+      const rules = compileRules([
+        { id: 'k', intent: 'k', match: { any: ['退款'] }, reply: '关于「{{0}}」' },
+      ]);
 
       expect(rules.match('我要退款')[0]?.reply).toBe('关于「退款」');
     });
 
     it('keeps word boundaries at the Latin edges of a mixed term', () => {
-      const rules = compileRules([{ id: 'broken', intent: 'repair', match: { any: ['iphone坏了'] } }]);
+      const rules = compileRules([
+        { id: 'broken', intent: 'repair', match: { any: ['iphone坏了'] } },
+      ]);
 
       expect(rules.match('我的 iPhone 坏了')[0]?.why).toBe('keyword "iphone坏了" at 3-12');
       expect(rules.match('我的iPhone坏了')[0]?.intent).toBe('repair');
@@ -155,12 +171,16 @@ describe('RuleEngine', () => {
         },
       ]);
 
-      expect(rules.match('track ＳＦ123456789 please')[0]?.reply).toBe('Tracking ＳＦ-123456789 (ＳＦ123456789)');
+      expect(rules.match('track ＳＦ123456789 please')[0]?.reply).toBe(
+        'Tracking ＳＦ-123456789 (ＳＦ123456789)',
+      );
       expect(rules.match('track sf123456789 please')).toEqual([]);
     });
 
     it('runs a regex without a literal prefilter on every message', () => {
-      const rules = compileRules([{ id: 'email', intent: 'contact', match: { regex: '\\w+@\\w+\\.com|phone' } }]);
+      const rules = compileRules([
+        { id: 'email', intent: 'contact', match: { regex: '\\w+@\\w+\\.com|phone' } },
+      ]);
 
       expect(rules.stats().ungatedRegexes).toBe(1);
       expect(rules.match('mail me: ann@example.com')[0]?.intent).toBe('contact');
@@ -223,15 +243,27 @@ describe('RuleEngine', () => {
 
     it('checks `when` conditions against the session', () => {
       const rules = compileRules([
-        { id: 'need-no', intent: 'ask.order', match: { any: ['status'], when: { absent: 'orderId' } } },
-        { id: 'has-no', intent: 'order.status', match: { any: ['status'], when: { slot: ['orderId'] } } },
-        { id: 'after', intent: 'refund.confirm', match: { any: ['yes', '是的'], when: { lastIntent: 'refund' } } },
+        {
+          id: 'need-no',
+          intent: 'ask.order',
+          match: { any: ['status'], when: { absent: 'orderId' } },
+        },
+        {
+          id: 'has-no',
+          intent: 'order.status',
+          match: { any: ['status'], when: { slot: ['orderId'] } },
+        },
+        {
+          id: 'after',
+          intent: 'refund.confirm',
+          match: { any: ['yes', '是的'], when: { lastIntent: 'refund' } },
+        },
       ]);
 
       expect(rules.match('status?').map((c) => c.intent)).toEqual(['ask.order']);
-      expect(rules.match('status?', session({ slots: { orderId: 'A1' } })).map((c) => c.intent)).toEqual([
-        'order.status',
-      ]);
+      expect(
+        rules.match('status?', session({ slots: { orderId: 'A1' } })).map((c) => c.intent),
+      ).toEqual(['order.status']);
       expect(rules.match('yes', session({ slots: { orderId: null } }))).toEqual([]);
       expect(rules.match('是的', session({ lastIntent: 'refund' }))[0]).toMatchObject({
         intent: 'refund.confirm',
@@ -247,7 +279,12 @@ describe('RuleEngine', () => {
 
       expect(rules.match('hello').map((c) => c.intent)).toEqual(['greet.en']);
       expect(rules.match('你好').map((c) => c.intent)).toEqual(['greet.zh']);
-      expect(rules.match('hello 你好').map((c) => c.intent).sort()).toEqual(['greet.en', 'greet.zh']);
+      expect(
+        rules
+          .match('hello 你好')
+          .map((c) => c.intent)
+          .sort(),
+      ).toEqual(['greet.en', 'greet.zh']);
     });
 
     it('fills reply templates from slots, captured groups and fallbacks', () => {
@@ -261,7 +298,9 @@ describe('RuleEngine', () => {
       ]);
 
       expect(rules.match('订单号 778899')[0]?.reply).toBe('您好，订单 778899 正在配送。');
-      expect(rules.match('订单 42', session({ slots: { name: '王先生' } }))[0]?.reply).toBe('王先生，订单 42 正在配送。');
+      expect(rules.match('订单 42', session({ slots: { name: '王先生' } }))[0]?.reply).toBe(
+        '王先生，订单 42 正在配送。',
+      );
     });
 
     it('matches only the first `maxTextLength` characters', () => {
@@ -285,7 +324,8 @@ describe('RuleEngine', () => {
 
   describe('validation', () => {
     it('refuses an unknown field, naming it', () => {
-      const bad = () => compileRules([{ id: 'a', intent: 'x', match: { any: ['a'], anything: ['b'] } }]);
+      const bad = () =>
+        compileRules([{ id: 'a', intent: 'x', match: { any: ['a'], anything: ['b'] } }]);
 
       expect(codeOf(bad)).toBe('RULES_INVALID');
       expect(detailsOf(bad)).toMatchObject({ ruleId: 'a', field: 'match.anything', index: 0 });
@@ -299,9 +339,9 @@ describe('RuleEngine', () => {
     });
 
     it('refuses a match with no text condition', () => {
-      expect(codeOf(() => compileRules([{ id: 'a', intent: 'x', match: { when: { slot: 'x' } } }]))).toBe(
-        'RULES_INVALID',
-      );
+      expect(
+        codeOf(() => compileRules([{ id: 'a', intent: 'x', match: { when: { slot: 'x' } } }])),
+      ).toBe('RULES_INVALID');
     });
 
     it('refuses fuzzy terms shorter than five letters', () => {
@@ -312,7 +352,9 @@ describe('RuleEngine', () => {
     });
 
     it('refuses a term with no word in it', () => {
-      expect(codeOf(() => compileRules([{ id: 'a', intent: 'x', match: { any: ['!!!'] } }]))).toBe('RULES_INVALID');
+      expect(codeOf(() => compileRules([{ id: 'a', intent: 'x', match: { any: ['!!!'] } }]))).toBe(
+        'RULES_INVALID',
+      );
     });
 
     it('refuses a regex that can backtrack catastrophically', () => {
@@ -323,7 +365,9 @@ describe('RuleEngine', () => {
     });
 
     it('refuses a regex that does not compile', () => {
-      expect(codeOf(() => compileRules([{ id: 'a', intent: 'x', match: { regex: 'a(b' } }]))).toBe('RULES_INVALID');
+      expect(codeOf(() => compileRules([{ id: 'a', intent: 'x', match: { regex: 'a(b' } }]))).toBe(
+        'RULES_INVALID',
+      );
     });
 
     it('refuses a malformed reply template or a missing group', () => {
@@ -386,7 +430,8 @@ describe('RuleEngine', () => {
       const rules = new RuleEngine();
       rules.setRules('p', [{ id: 'r', intent: 'refund', match: { any: ['refund'] } }]);
 
-      const bad = () => rules.setRules('p', [{ id: 'r', intent: 'refund', match: { regex: '(x*)*' } }]);
+      const bad = () =>
+        rules.setRules('p', [{ id: 'r', intent: 'refund', match: { regex: '(x*)*' } }]);
 
       expect(codeOf(bad)).toBe('RULES_UNSAFE_REGEX');
       expect(rules.match('refund')[0]?.intent).toBe('refund');

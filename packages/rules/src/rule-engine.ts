@@ -13,7 +13,11 @@ import type { CompiledRule } from './internal/compile-rule.js';
 import { readRuleFile } from './internal/rule-file.js';
 import type { RuleFile } from './internal/rule-file.js';
 import { RuleIndex } from './internal/rule-index.js';
-import { loadFileOptionsSchema, loadRulesOptionsSchema, ruleEngineOptionsSchema } from './schema.js';
+import {
+  loadFileOptionsSchema,
+  loadRulesOptionsSchema,
+  ruleEngineOptionsSchema,
+} from './schema.js';
 import type { LoadFileOptions, LoadRulesOptions, RuleEngineOptions } from './schema.js';
 
 function parseOptions<S extends z.ZodType>(schema: S, options: unknown): z.output<S> {
@@ -22,10 +26,14 @@ function parseOptions<S extends z.ZodType>(schema: S, options: unknown): z.outpu
 
   const issue = parsed.error.issues[0];
   const field = issue?.path.map(String).join('.') || '(options)';
-  throw new KefuError('RULES_OPTIONS_INVALID', `option "${field}": ${issue?.message ?? 'invalid'}`, {
-    cause: parsed.error,
-    details: { field, issues: parsed.error.issues },
-  });
+  throw new KefuError(
+    'RULES_OPTIONS_INVALID',
+    `option "${field}": ${issue?.message ?? 'invalid'}`,
+    {
+      cause: parsed.error,
+      details: { field, issues: parsed.error.issues },
+    },
+  );
 }
 
 /** A summary of what an engine serves, for logs and tests. */
@@ -160,7 +168,10 @@ export class RuleEngine extends EventEmitter<RulesEvents> implements RuleMatcher
       if (!isKefuError(err)) throw err;
 
       // Place the error in the file: its path, and the line of the field.
-      const inner = (err.details as RuleErrorDetails | undefined) ?? { source: file.file, path: [] };
+      const inner = (err.details as RuleErrorDetails | undefined) ?? {
+        source: file.file,
+        path: [],
+      };
       const path = [...file.prefix, ...inner.path];
       const pos = file.locate(path);
       const details: RuleErrorDetails = { ...inner, source: file.file, file: file.file, path };
@@ -185,10 +196,22 @@ export class RuleEngine extends EventEmitter<RulesEvents> implements RuleMatcher
       } catch (err) {
         const error = isKefuError(err)
           ? err
-          : ruleError('RULES_PARSE_FAILED', 'the file could not be loaded', { source: path, file: path, path: [] }, err);
+          : ruleError(
+              'RULES_PARSE_FAILED',
+              'the file could not be loaded',
+              { source: path, file: path, path: [] },
+              err,
+            );
         const d = error.details as RuleErrorDetails | undefined;
         this.#logger.warn(
-          { file: path, ruleId: d?.ruleId, field: d?.field, line: d?.line, code: error.code, err: error },
+          {
+            file: path,
+            ruleId: d?.ruleId,
+            field: d?.field,
+            line: d?.line,
+            code: error.code,
+            err: error,
+          },
           'rules file refused; the previous rules keep serving',
         );
         this.emit('rules.failed', { source: path, file: path, error });
@@ -207,11 +230,24 @@ export class RuleEngine extends EventEmitter<RulesEvents> implements RuleMatcher
         timer.unref();
       });
     } catch (err) {
-      throw ruleError('RULES_FILE_NOT_FOUND', 'the folder of the file cannot be watched', { source: path, file: path, path: [] }, err);
+      throw ruleError(
+        'RULES_FILE_NOT_FOUND',
+        'the folder of the file cannot be watched',
+        { source: path, file: path, path: [] },
+        err,
+      );
     }
     watcher.on('error', (err) => {
-      const error = ruleError('RULES_FILE_NOT_FOUND', 'watching the file failed', { source: path, file: path, path: [] }, err);
-      this.#logger.warn({ file: path, err: error }, 'rules file watch failed; the previous rules keep serving');
+      const error = ruleError(
+        'RULES_FILE_NOT_FOUND',
+        'watching the file failed',
+        { source: path, file: path, path: [] },
+        err,
+      );
+      this.#logger.warn(
+        { file: path, err: error },
+        'rules file watch failed; the previous rules keep serving',
+      );
       this.emit('rules.failed', { source: path, file: path, error });
     });
     watcher.unref();
@@ -228,12 +264,19 @@ export class RuleEngine extends EventEmitter<RulesEvents> implements RuleMatcher
  *
  * @example
  * ```ts
- * const rules = compileRules([{ id: 'human', intent: 'handoff', match: { any: ['转人工', 'agent'] } }]);
- * rules.match('我要转人工'); // [{ intent: 'handoff', score: 0.69, ruleId: 'human', why: 'keyword "转人工" at 2-5' }]
+ * const rules = compileRules([
+ *   { id: 'human', intent: 'handoff', match: { any: ['转人工', 'agent'] } },
+ * ]);
+ * rules.match('我要转人工');
+ * // [{ intent: 'handoff', score: 0.69, ruleId: 'human', why: 'keyword "转人工" at 2-5' }]
  * ```
- * @throws KefuError `RULES_INVALID`, `RULES_UNSAFE_REGEX`, `RULES_DUPLICATE_ID`, `RULES_OPTIONS_INVALID`
+ * @throws KefuError `RULES_INVALID`, `RULES_UNSAFE_REGEX`, `RULES_DUPLICATE_ID`,
+ *   `RULES_OPTIONS_INVALID`
  */
-export function compileRules(specs: readonly Record<string, unknown>[], options: RuleEngineOptions = {}): RuleEngine {
+export function compileRules(
+  specs: readonly Record<string, unknown>[],
+  options: RuleEngineOptions = {},
+): RuleEngine {
   const engine = new RuleEngine(options);
   const source = ruleEngineOptionsSchema.shape.source.parse(options.source);
 
@@ -249,7 +292,11 @@ export function compileRules(specs: readonly Record<string, unknown>[], options:
  *   `RULES_UNSAFE_REGEX`, `RULES_DUPLICATE_ID`, `RULES_OPTIONS_INVALID`
  */
 export async function loadRules(file: string, options: LoadRulesOptions = {}): Promise<RuleEngine> {
-  const { watch: isWatched, debounceMs, ...engineOptions } = parseOptions(loadRulesOptionsSchema, options);
+  const {
+    watch: isWatched,
+    debounceMs,
+    ...engineOptions
+  } = parseOptions(loadRulesOptionsSchema, options);
   const engine = new RuleEngine(engineOptions);
 
   await engine.loadFile(file, { watch: isWatched, debounceMs });

@@ -13,7 +13,10 @@ const regexEntry = z.union([
   z.string().min(1).max(1000),
   z.strictObject({
     pattern: z.string().min(1).max(1000),
-    flags: z.string().regex(/^[imsu]*$/, 'flags may only be i, m, s and u').optional(),
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/, 'flags may only be i, m, s and u')
+      .optional(),
   }),
 ]);
 
@@ -37,7 +40,9 @@ const matchSchema = z
     // A bit per term in a 32-bit mask while matching.
     all: listOf(term, 31).optional(),
     phrases: listOf(term, 500).optional(),
-    regex: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(regexEntry).min(1).max(20)).optional(),
+    regex: z
+      .preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(regexEntry).min(1).max(20))
+      .optional(),
     fuzzy: listOf(term, 500).optional(),
     when: whenSchema.optional(),
   })
@@ -67,7 +72,9 @@ const loggerSchema = z.custom<Logger>(
   (v) =>
     typeof v === 'object' &&
     v !== null &&
-    ['debug', 'info', 'warn', 'error', 'child'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
+    ['debug', 'info', 'warn', 'error', 'child'].every(
+      (k) => typeof (v as Record<string, unknown>)[k] === 'function',
+    ),
   'expected a Logger (debug, info, warn, error, child)',
 );
 

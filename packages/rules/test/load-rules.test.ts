@@ -10,7 +10,10 @@ import type { RuleEngine, RulesEvents } from '../src/index.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
-function next<E extends keyof RulesEvents>(engine: RuleEngine, event: E): Promise<Parameters<RulesEvents[E]>[0]> {
+function next<E extends keyof RulesEvents>(
+  engine: RuleEngine,
+  event: E,
+): Promise<Parameters<RulesEvents[E]>[0]> {
   return new Promise((resolve) => {
     engine.once(event, ((payload: Parameters<RulesEvents[E]>[0]) => resolve(payload)) as never);
   });
@@ -52,14 +55,20 @@ describe('loadRules()', () => {
   it('loads a YAML file', async () => {
     engine = await loadRules(join(fixtures, 'shop.yaml'));
 
-    expect(engine.match('我要转人工')[0]).toMatchObject({ intent: 'handoff', reply: '正在为您转接人工客服。' });
+    expect(engine.match('我要转人工')[0]).toMatchObject({
+      intent: 'handoff',
+      reply: '正在为您转接人工客服。',
+    });
     expect(engine.match('where is order #123456')[0]?.reply).toBe('Looking up order 123456.');
   });
 
   it('loads a JSON file', async () => {
     engine = await loadRules(join(fixtures, 'shop.json'));
 
-    expect(engine.match('refund please')[0]).toMatchObject({ intent: 'refund', reply: 'Refund for your order' });
+    expect(engine.match('refund please')[0]).toMatchObject({
+      intent: 'refund',
+      reply: 'Refund for your order',
+    });
   });
 
   it('refuses a missing file', async () => {
@@ -72,9 +81,17 @@ describe('loadRules()', () => {
     ['bad-yaml.yaml', 'RULES_PARSE_FAILED', { line: 6 }],
     ['empty.yaml', 'RULES_PARSE_FAILED', {}],
     ['top-level.yaml', 'RULES_INVALID', { field: 'version', line: 1 }],
-    ['unknown-field.yaml', 'RULES_INVALID', { ruleId: 'refund', field: 'match.keywords', line: 10 }],
+    [
+      'unknown-field.yaml',
+      'RULES_INVALID',
+      { ruleId: 'refund', field: 'match.keywords', line: 10 },
+    ],
     ['missing-intent.yaml', 'RULES_INVALID', { ruleId: 'refund', field: 'intent', line: 6 }],
-    ['unsafe-regex.yaml', 'RULES_UNSAFE_REGEX', { ruleId: 'greedy', field: 'match.regex.0', line: 9 }],
+    [
+      'unsafe-regex.yaml',
+      'RULES_UNSAFE_REGEX',
+      { ruleId: 'greedy', field: 'match.regex.0', line: 9 },
+    ],
     ['duplicate-id.yaml', 'RULES_DUPLICATE_ID', { ruleId: 'human', field: 'id', line: 6 }],
   ])('refuses %s with %s, naming where', async (fixture, code, where) => {
     const path = join(fixtures, fixture);
@@ -143,7 +160,9 @@ describe('RuleEngine watching a file', () => {
 
   it('serves file rules and plugin rules side by side', async () => {
     engine = await loadRules(file, { watch: true, debounceMs: 10 });
-    engine.setRules('billing', [{ id: 'refund', intent: 'billing.refund', match: { any: ['chargeback'] } }]);
+    engine.setRules('billing', [
+      { id: 'refund', intent: 'billing.refund', match: { any: ['chargeback'] } },
+    ]);
     const loaded = next(engine, 'rules.loaded');
 
     await writeFile(file, 'rules: []\n');

@@ -62,7 +62,8 @@ export class AhoCorasick {
     // search; the root's children in a dense table, as most units of a
     // message are read at the root.
     const children: number[][] = Array.from({ length: this.#states }, () => []);
-    for (const [key, next] of this.#goto) children[Math.floor(key / UNITS)]?.push(key % UNITS, next);
+    for (const [key, next] of this.#goto)
+      children[Math.floor(key / UNITS)]?.push(key % UNITS, next);
 
     const first = new Int32Array(this.#states + 1);
     let edges = 0;
@@ -76,7 +77,9 @@ export class AhoCorasick {
     const targets = new Int32Array(edges);
     for (let s = 0; s < this.#states; s++) {
       const kids = children[s] as number[];
-      const order = Array.from({ length: kids.length / 2 }, (_, i) => i).sort((a, b) => (kids[2 * a] as number) - (kids[2 * b] as number));
+      const order = Array.from({ length: kids.length / 2 }, (_, i) => i).sort(
+        (a, b) => (kids[2 * a] as number) - (kids[2 * b] as number),
+      );
       order.forEach((k, i) => {
         units[(first[s] as number) + i] = kids[2 * k] as number;
         targets[(first[s] as number) + i] = kids[2 * k + 1] as number;
@@ -86,7 +89,8 @@ export class AhoCorasick {
     this.#units = units;
     this.#targets = targets;
     this.#root = new Int32Array(UNITS);
-    for (let e = 0; e < (first[1] as number); e++) this.#root[units[e] as number] = targets[e] as number;
+    for (let e = 0; e < (first[1] as number); e++)
+      this.#root[units[e] as number] = targets[e] as number;
     this.#goto.clear();
 
     this.#fail = new Int32Array(this.#states);

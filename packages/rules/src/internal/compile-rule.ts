@@ -104,7 +104,12 @@ function checkRegex(pattern: string, flags: string, place: ErrorPlace): CheckedR
           placeDetails(place),
         );
   } catch (err) {
-    checked = ruleError('RULES_INVALID', `invalid regular expression: ${(err as Error).message}`, placeDetails(place), err);
+    checked = ruleError(
+      'RULES_INVALID',
+      `invalid regular expression: ${(err as Error).message}`,
+      placeDetails(place),
+      err,
+    );
   }
   if (regexCache.size >= REGEX_CACHE_MAX) regexCache.clear();
   regexCache.set(key, checked);
@@ -126,8 +131,17 @@ function compileTerm(
   if (list === 'fuzzy') {
     const tokens = tokenize(term);
     const word = tokens[0];
-    if (tokens.length !== 1 || word === undefined || word.script !== 'latin' || word.text.length < 5) {
-      throw ruleError('RULES_INVALID', 'a fuzzy term is one word of at least 5 letters', placeDetails(place));
+    if (
+      tokens.length !== 1 ||
+      word === undefined ||
+      word.script !== 'latin' ||
+      word.text.length < 5
+    ) {
+      throw ruleError(
+        'RULES_INVALID',
+        'a fuzzy term is one word of at least 5 letters',
+        placeDetails(place),
+      );
     }
     return { ...base, stems: [word.stem], budget: maxEdits(word.text.length) };
   }
@@ -160,7 +174,11 @@ function compileReply(reply: string, regexes: RegexSlot[], place: ErrorPlace): T
   const groups = Math.max(0, ...regexes.map((r) => r.groups));
   for (const ref of templateRefs(parts)) {
     if (/^\d+$/.test(ref) && Number(ref) > groups) {
-      throw ruleError('RULES_INVALID', `reply refers to group {{${ref}}}, the regex has ${groups}`, placeDetails(at));
+      throw ruleError(
+        'RULES_INVALID',
+        `reply refers to group {{${ref}}}, the regex has ${groups}`,
+        placeDetails(at),
+      );
     }
   }
   return parts;
@@ -197,7 +215,12 @@ export function compileRule(raw: unknown, source: string, index: number): Compil
     const pattern = typeof entry === 'string' ? entry : entry.pattern;
     const flags = typeof entry === 'string' ? 'i' : (entry.flags ?? 'i');
     const checked = checkRegex(pattern, flags, { ...place, path: ['match', 'regex', i] });
-    regexes.push({ slot: slot++, key: `${flags}/${pattern}`, display: `/${pattern}/${flags}`, ...checked });
+    regexes.push({
+      slot: slot++,
+      key: `${flags}/${pattern}`,
+      display: `/${pattern}/${flags}`,
+      ...checked,
+    });
   });
 
   const when = spec.match.when;

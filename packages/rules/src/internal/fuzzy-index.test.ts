@@ -30,7 +30,10 @@ describe('FuzzyIndex', () => {
   it('returns closer terms first', () => {
     const index = indexOf('invoices', 'invoiced');
 
-    expect(index.lookup('invoiced').map((h) => index.term(h.term))).toEqual(['invoiced', 'invoices']);
+    expect(index.lookup('invoiced').map((h) => index.term(h.term))).toEqual([
+      'invoiced',
+      'invoices',
+    ]);
   });
 });
 

@@ -30,7 +30,11 @@ export function isWithin(a: string, b: string, max: number): boolean {
 
     for (let j = 1; j <= m; j++) {
       const cb = b.charCodeAt(j - 1);
-      let v = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (ca === cb ? 0 : 1));
+      let v = Math.min(
+        (prev[j] as number) + 1,
+        (cur[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (ca === cb ? 0 : 1),
+      );
       if (i > 1 && j > 1 && ca === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === cb) {
         v = Math.min(v, (before[j - 2] as number) + 1);
       }
@@ -166,7 +170,8 @@ export class FuzzyIndex {
   }
 
   #search(word: string): readonly FuzzyHit[] {
-    if (this.#seen.length < this.#terms.length) this.#seen = new Uint32Array(this.#terms.length * 2);
+    if (this.#seen.length < this.#terms.length)
+      this.#seen = new Uint32Array(this.#terms.length * 2);
     this.#gen = (this.#gen + 1) >>> 0;
     if (this.#gen === 0) {
       this.#seen.fill(0);

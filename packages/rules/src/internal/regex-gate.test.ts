@@ -4,7 +4,10 @@ import { regexGate } from './regex-gate.js';
 describe('regexGate()', () => {
   it('takes the longest required literal, lower-cased', () => {
     expect(regexGate('Order\\s*#?(\\d{6,})')).toEqual({ kind: 'literal', literal: 'order' });
-    expect(regexGate('tracking number:? [A-Z]{2}\\d+')).toEqual({ kind: 'literal', literal: 'tracking' });
+    expect(regexGate('tracking number:? [A-Z]{2}\\d+')).toEqual({
+      kind: 'literal',
+      literal: 'tracking',
+    });
   });
 
   it('drops optional characters and keeps escaped punctuation', () => {

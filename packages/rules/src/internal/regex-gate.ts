@@ -7,9 +7,25 @@ import { foldLowerCode, isSpaceCode } from './fold.js';
  * - `digit`: only when the message has a run of at least `digits` ASCII digits;
  * - `always`: on every message (no cheap necessary condition was found).
  */
-export type RegexGate = { kind: 'literal'; literal: string } | { kind: 'digit'; digits: number } | { kind: 'always' };
+export type RegexGate =
+  { kind: 'literal'; literal: string } | { kind: 'digit'; digits: number } | { kind: 'always' };
 
-const CLASS_ESCAPES = new Set(['d', 'D', 'w', 'W', 's', 'S', 'b', 'B', 'n', 'r', 't', 'f', 'v', '0']);
+const CLASS_ESCAPES = new Set([
+  'd',
+  'D',
+  'w',
+  'W',
+  's',
+  'S',
+  'b',
+  'B',
+  'n',
+  'r',
+  't',
+  'f',
+  'v',
+  '0',
+]);
 
 function skipGroup(src: string, i: number): number {
   let depth = 0;
@@ -87,7 +103,7 @@ export function regexGate(source: string): RegexGate {
   let digits = 0;
   let mostDigits = 0;
 
-  for (let i = 0; i < source.length; ) {
+  for (let i = 0; i < source.length;) {
     const c = source[i] as string;
     let literal: string | undefined;
     let digit = false;

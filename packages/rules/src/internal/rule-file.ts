@@ -28,7 +28,12 @@ export async function readRuleFile(file: string): Promise<RuleFile> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-    throw ruleError('RULES_FILE_NOT_FOUND', `the file cannot be read (${code})`, { source: file, file, path: [] }, err);
+    throw ruleError(
+      'RULES_FILE_NOT_FOUND',
+      `the file cannot be read (${code})`,
+      { source: file, file, path: [] },
+      err,
+    );
   }
 
   const lineCounter = new LineCounter();
@@ -36,13 +41,26 @@ export async function readRuleFile(file: string): Promise<RuleFile> {
   const failure = doc.errors[0];
   if (failure !== undefined) {
     const pos = failure.linePos?.[0];
-    const details = { source: file, file, path: [], ...(pos && { line: pos.line, column: pos.col }) };
-    throw ruleError('RULES_PARSE_FAILED', `not valid YAML or JSON: ${failure.code}`, details, failure);
+    const details = {
+      source: file,
+      file,
+      path: [],
+      ...(pos && { line: pos.line, column: pos.col }),
+    };
+    throw ruleError(
+      'RULES_PARSE_FAILED',
+      `not valid YAML or JSON: ${failure.code}`,
+      details,
+      failure,
+    );
   }
 
-  const locate = (path: readonly (string | number)[]): { line: number; column: number } | undefined => {
+  const locate = (
+    path: readonly (string | number)[],
+  ): { line: number; column: number } | undefined => {
     for (let n = path.length; n >= 0; n--) {
-      const node = (n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)) as Node | null | undefined;
+      const node = (n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)) as
+        Node | null | undefined;
       const offset = node?.range?.[0];
       if (offset !== undefined) {
         const pos = lineCounter.linePos(offset);
@@ -56,13 +74,23 @@ export async function readRuleFile(file: string): Promise<RuleFile> {
   if (data === null || data === undefined) {
     // Editors often truncate a file before writing it: an empty document is
     // refused rather than read as "no rules".
-    throw ruleError('RULES_PARSE_FAILED', 'the file is empty (write `rules: []` for no rules)', { source: file, file, path: [] });
+    throw ruleError('RULES_PARSE_FAILED', 'the file is empty (write `rules: []` for no rules)', {
+      source: file,
+      file,
+      path: [],
+    });
   }
   if (Array.isArray(data)) return { file, text, specs: data, prefix: [], locate };
 
   const place = (path: string[], problem: string): never => {
     const pos = locate(path);
-    const details = { source: file, file, path, field: path.join('.'), ...(pos && { line: pos.line, column: pos.column }) };
+    const details = {
+      source: file,
+      file,
+      path,
+      field: path.join('.'),
+      ...(pos && { line: pos.line, column: pos.column }),
+    };
     throw ruleError('RULES_INVALID', problem, details);
   };
 

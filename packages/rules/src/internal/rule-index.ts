@@ -68,9 +68,13 @@ const blank = (m: string): string => ' '.repeat(m.length);
 const NONE: readonly never[] = [];
 
 /** Where a sequence of stems first occurs in `tokens`, as `[start, end]`. */
-function findStems(tokens: readonly Token[], stems: readonly string[]): [number, number] | undefined {
+function findStems(
+  tokens: readonly Token[],
+  stems: readonly string[],
+): [number, number] | undefined {
   outer: for (let i = 0; i + stems.length <= tokens.length; i++) {
-    for (let k = 0; k < stems.length; k++) if ((tokens[i + k] as Token).stem !== stems[k]) continue outer;
+    for (let k = 0; k < stems.length; k++)
+      if ((tokens[i + k] as Token).stem !== stems[k]) continue outer;
     return [(tokens[i] as Token).start, (tokens[i + stems.length - 1] as Token).end];
   }
   return undefined;
@@ -146,12 +150,14 @@ export class RuleIndex {
     const frequency = new Map<string, number>();
     for (const rule of rules) {
       for (const t of rule.terms) {
-        for (const key of t.stems ?? [t.chars as string]) frequency.set(key, (frequency.get(key) ?? 0) + 1);
+        for (const key of t.stems ?? [t.chars as string])
+          frequency.set(key, (frequency.get(key) ?? 0) + 1);
       }
     }
     const rarity = (t: TermSlot): number => {
       let least = Infinity;
-      for (const k of t.stems ?? [t.chars as string]) least = Math.min(least, frequency.get(k) ?? 0);
+      for (const k of t.stems ?? [t.chars as string])
+        least = Math.min(least, frequency.get(k) ?? 0);
       return least;
     };
 
@@ -169,7 +175,9 @@ export class RuleIndex {
         if (t.chars !== undefined) {
           const id = this.#ac.add(t.chars);
           this.#termPattern.set(t, id);
-          edges[id] = (isAlnumCode(t.chars.charCodeAt(0)) ? 1 : 0) | (isAlnumCode(t.chars.charCodeAt(t.chars.length - 1)) ? 2 : 0);
+          edges[id] =
+            (isAlnumCode(t.chars.charCodeAt(0)) ? 1 : 0) |
+            (isAlnumCode(t.chars.charCodeAt(t.chars.length - 1)) ? 2 : 0);
           if (indexed) (this.#acTerms[id] ??= []).push({ rule: r, term: t });
         } else if (t.stems !== undefined && indexed) {
           this.#addWords(t, r, frequency);
@@ -226,7 +234,14 @@ export class RuleIndex {
   }
 
   /** Figures for logs and the benchmark. */
-  get stats(): { rules: number; words: number; charPatterns: number; fuzzyTerms: number; regexes: number; ungatedRegexes: number } {
+  get stats(): {
+    rules: number;
+    words: number;
+    charPatterns: number;
+    fuzzyTerms: number;
+    regexes: number;
+    ungatedRegexes: number;
+  } {
     return {
       rules: this.rules.length,
       words: this.#words.size,
@@ -241,7 +256,8 @@ export class RuleIndex {
     const stems = term.stems as string[];
     let at = 0;
     for (let k = 1; k < stems.length; k++) {
-      if ((frequency.get(stems[k] as string) ?? 0) < (frequency.get(stems[at] as string) ?? 0)) at = k;
+      if ((frequency.get(stems[k] as string) ?? 0) < (frequency.get(stems[at] as string) ?? 0))
+        at = k;
     }
 
     const key = stems[at] as string;
@@ -294,7 +310,9 @@ export class RuleIndex {
 
     const tokens = tokenize(words);
     let content = cjkChars;
-    let langs = cjk ? (HAN_CHAR.test(folded) ? LANG_BITS.zh : 0) | (KANA_CHAR.test(folded) ? LANG_BITS.ja : 0) : 0;
+    let langs = cjk
+      ? (HAN_CHAR.test(folded) ? LANG_BITS.zh : 0) | (KANA_CHAR.test(folded) ? LANG_BITS.ja : 0)
+      : 0;
     for (const t of tokens) {
       content += t.end - t.start;
       if (t.script === 'latin') langs |= LANG_BITS.en;
@@ -311,16 +329,30 @@ export class RuleIndex {
   #hit(rule: number, term: TermSlot, start: number, end: number, distance: number): void {
     if (!this.#record(rule, term.slot, start, end, distance, undefined)) return;
 
-    if (term.allBit !== 0) this.#allMask[rule] = ((this.#allMask[rule] as number) | term.allBit) >>> 0;
+    if (term.allBit !== 0)
+      this.#allMask[rule] = ((this.#allMask[rule] as number) | term.allBit) >>> 0;
     else this.#anyHit[rule] = 1;
   }
 
-  #hitRegex(rule: number, regex: RegexSlot, exec: RegExpExecArray, start: number, end: number): void {
+  #hitRegex(
+    rule: number,
+    regex: RegexSlot,
+    exec: RegExpExecArray,
+    start: number,
+    end: number,
+  ): void {
     if (this.#record(rule, regex.slot, start, end, 0, exec)) this.#anyHit[rule] = 1;
   }
 
   /** Records a hit of a rule's slot; false when that slot already hit. */
-  #record(rule: number, slot: number, start: number, end: number, distance: number, exec: RegExpExecArray | undefined): boolean {
+  #record(
+    rule: number,
+    slot: number,
+    start: number,
+    end: number,
+    distance: number,
+    exec: RegExpExecArray | undefined,
+  ): boolean {
     if (this.#stamp[rule] !== this.#gen) {
       this.#stamp[rule] = this.#gen;
       this.#allMask[rule] = 0;
@@ -381,7 +413,10 @@ export class RuleIndex {
     // A fuzzy term that also matched exactly as a keyword says nothing new.
     hits.reverse();
     return hits.filter(
-      (h, i) => h.kind !== 'fuzzy' || h.distance > 0 || !hits.some((o, j) => j < i && o.start === h.start && o.end === h.end),
+      (h, i) =>
+        h.kind !== 'fuzzy' ||
+        h.distance > 0 ||
+        !hits.some((o, j) => j < i && o.start === h.start && o.end === h.end),
     );
   }
 
@@ -413,7 +448,8 @@ export class RuleIndex {
 
         let k = 0;
         while (k < p.stems.length && (tokens[first + k] as Token).stem === p.stems[k]) k++;
-        if (k === p.stems.length) this.#hit(p.rule, p.term, (tokens[first] as Token).start, (tokens[last] as Token).end, 0);
+        if (k === p.stems.length)
+          this.#hit(p.rule, p.term, (tokens[first] as Token).start, (tokens[last] as Token).end, 0);
       }
     }
   }
@@ -443,8 +479,18 @@ export class RuleIndex {
 
         // A term with a Latin letter or digit at an edge needs a word boundary there.
         const edges = this.#acEdges[id] as number;
-        if ((edges & 1) !== 0 && start > 0 && isAlnumCode(foldLowerCode(text.charCodeAt(start - 1)))) continue;
-        if ((edges & 2) !== 0 && end < text.length && isAlnumCode(foldLowerCode(text.charCodeAt(end)))) continue;
+        if (
+          (edges & 1) !== 0 &&
+          start > 0 &&
+          isAlnumCode(foldLowerCode(text.charCodeAt(start - 1)))
+        )
+          continue;
+        if (
+          (edges & 2) !== 0 &&
+          end < text.length &&
+          isAlnumCode(foldLowerCode(text.charCodeAt(end)))
+        )
+          continue;
 
         if (this.#patternStamp[id] !== this.#gen) {
           this.#patternStamp[id] = this.#gen;
@@ -511,7 +557,13 @@ export class RuleIndex {
     return pa !== pb ? pa > pb : a < b;
   }
 
-  #rank(text: string, session: SessionView | undefined, limit: number, content: number, langs: number): RuleCandidate[] {
+  #rank(
+    text: string,
+    session: SessionView | undefined,
+    limit: number,
+    content: number,
+    langs: number,
+  ): RuleCandidate[] {
     const gen = this.#gen;
     const winners: number[] = [];
 
@@ -521,7 +573,8 @@ export class RuleIndex {
       const r = this.#touched[t] as number;
       const rule = this.rules[r] as CompiledRule;
       if (rule.hasAnyGroup && this.#anyHit[r] === 0) continue;
-      if (rule.allFull !== 0 && this.#allMask[r] !== rule.allFull && !this.#completeAll(r, rule)) continue;
+      if (rule.allFull !== 0 && this.#allMask[r] !== rule.allFull && !this.#completeAll(r, rule))
+        continue;
       if (rule.langMask !== 0 && (rule.langMask & langs) === 0) continue;
 
       const context = contextOf(rule, session);
@@ -547,7 +600,11 @@ export class RuleIndex {
     for (const r of winners) {
       const score = this.#scores[r] as number;
       let i = top.length;
-      while (i > 0 && this.#before(r, score, top[i - 1] as number, this.#scores[top[i - 1] as number] as number)) i--;
+      while (
+        i > 0 &&
+        this.#before(r, score, top[i - 1] as number, this.#scores[top[i - 1] as number] as number)
+      )
+        i--;
       if (i >= limit) continue;
       top.splice(i, 0, r);
       if (top.length > limit) top.pop();
@@ -593,7 +650,10 @@ export class RuleIndex {
       for (let h = this.#firstHit[r] as number; h >= 0; h = this.#hitNext[h] as number) ids.push(h);
       const start = this.#hitStart;
       const end = this.#hitEnd;
-      ids.sort((a, b) => (start[a] as number) - (start[b] as number) || (end[b] as number) - (end[a] as number));
+      ids.sort(
+        (a, b) =>
+          (start[a] as number) - (start[b] as number) || (end[b] as number) - (end[a] as number),
+      );
 
       let reach = -1;
       for (const h of ids) {
@@ -606,7 +666,12 @@ export class RuleIndex {
 
     const coverage = Math.min(1, covered / content);
     const extra = Math.min(SCORE.maxExtraHits, distinct - 1) * SCORE.perExtraHit;
-    const score = base + SCORE.coverage * coverage + extra + SCORE.context * context + SCORE.perPriority * rule.priority;
+    const score =
+      base +
+      SCORE.coverage * coverage +
+      extra +
+      SCORE.context * context +
+      SCORE.perPriority * rule.priority;
 
     return Math.round(Math.min(1, Math.max(0, score)) * 10_000) / 10_000;
   }
@@ -644,13 +709,19 @@ function contextOf(rule: CompiledRule, session: SessionView | undefined): number
   return when.slot.length > 0 || when.lastIntent.length > 0 ? 1 : 0;
 }
 
-function explain(text: string, hits: readonly Hit[], rule: CompiledRule, session: SessionView | undefined): string {
+function explain(
+  text: string,
+  hits: readonly Hit[],
+  rule: CompiledRule,
+  session: SessionView | undefined,
+): string {
   const parts = hits.map((h) => {
     const at = `at ${h.start}-${h.end}`;
     const seen = JSON.stringify(text.slice(h.start, h.end));
 
     if (h.kind === 'regex') return `regex ${h.term} matched ${seen} ${at}`;
-    if (h.kind === 'fuzzy' && h.distance > 0) return `fuzzy "${h.term}" ~ ${seen} (${h.distance} edit${h.distance > 1 ? 's' : ''}) ${at}`;
+    if (h.kind === 'fuzzy' && h.distance > 0)
+      return `fuzzy "${h.term}" ~ ${seen} (${h.distance} edit${h.distance > 1 ? 's' : ''}) ${at}`;
     return `${h.kind} "${h.term}" ${at}`;
   });
 
@@ -666,13 +737,19 @@ function explain(text: string, hits: readonly Hit[], rule: CompiledRule, session
 
 function slotText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   return undefined;
 }
 
 // A placeholder is a regex capture group (by number, or by name), then a
 // session slot; `0` is the whole text of the first hit.
-function resolveRef(ref: string, text: string, hits: readonly Hit[], session: SessionView | undefined): string | undefined {
+function resolveRef(
+  ref: string,
+  text: string,
+  hits: readonly Hit[],
+  session: SessionView | undefined,
+): string | undefined {
   const exec = hits.find((h) => h.exec !== undefined)?.exec;
 
   if (/^\d+$/.test(ref)) {
