@@ -102,6 +102,8 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
     await agent.locator('.login-card input[name="name"]').fill('Mei');
     await agent.locator('.login-card input[name="token"]').fill(AGENT_TOKEN);
     await agent.locator('.login-card button[type="submit"]').click();
+    await agent.locator('.waiting-list .item').first().waitFor();
+    await agent.screenshot({ path: join(ARTIFACTS, 'console-waiting.png') });
     await agent.locator('.waiting-list .item').first().click();
     await agent.locator('.chat-head .join').click();
     await agent.locator('.log .row.visitor .bubble', { hasText: 'Where is my order?' }).waitFor();
