@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -288,6 +290,54 @@ describe('engine.handle()', () => {
       source: 'rules',
     });
     expect(isKefuError((await fallback).error, 'CORE_NLP_FAILED')).toBe(true);
+  });
+
+  it('answers from the rules within the NLU timeout plus 50 ms when the NLU is slow', async () => {
+    const nlu = new TableNlu({});
+
+    nlu.classify = () => new Promise((done) => setTimeout(() => done([]), 2_000).unref());
+
+    const engine = await engineWith({ nlu: { provider: nlu, timeoutMs: 100 } });
+
+    await engine.ready();
+
+    const fallback = nextEvent(engine, 'nlu.fallback');
+    const started = performance.now();
+    const reply = await engine.handle({ sessionId: 's1', text: 'hello' });
+
+    expect(performance.now() - started).toBeLessThan(150);
+    expect(reply).toMatchObject({ intent: 'greet', source: 'rules' });
+    expect(await fallback).toMatchObject({ reason: 'timeout' });
+    expect(isKefuError((await fallback).error, 'CORE_NLP_TIMEOUT')).toBe(true);
+  });
+
+  it('emits breaker.open, breaker.halfOpen and breaker.close as the NLU fails and recovers', async () => {
+    const nlu = new TableNlu({});
+    const engine = await engineWith({
+      nlu: { provider: nlu, breaker: { volumeThreshold: 2, resetTimeoutMs: 50 } },
+    });
+    const opened = nextEvent(engine, 'breaker.open');
+    const halfOpened = nextEvent(engine, 'breaker.halfOpen');
+    const closed = nextEvent(engine, 'breaker.close');
+
+    await engine.ready();
+    await engine.handle({ sessionId: 's1', text: 'hello' });
+    await engine.handle({ sessionId: 's1', text: 'hello' });
+    expect(await opened).toEqual({ state: 'open' });
+
+    const fallback = nextEvent(engine, 'nlu.fallback');
+
+    await engine.handle({ sessionId: 's1', text: 'hello' });
+    expect(await fallback).toMatchObject({ reason: 'circuit_open' });
+    expect(engine.stats().breaker).toEqual({ state: 'open', opens: 1 });
+
+    expect(await halfOpened).toEqual({ state: 'halfOpen' });
+    nlu.table = { hello: [{ intent: 'greet', score: 0.97 }] };
+    expect(await engine.handle({ sessionId: 's1', text: 'hello' })).toMatchObject({
+      source: 'nlu',
+      score: 0.97,
+    });
+    expect(await closed).toEqual({ state: 'closed' });
   });
 
   describe('a failing plugin', () => {
