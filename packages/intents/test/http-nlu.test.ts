@@ -182,6 +182,27 @@ describe('HttpNlu', () => {
       await expect(rasa().classify('bananas')).resolves.toEqual([{ intent: 'oos', score: 1 }]);
     });
 
+    it('maps the names in oosIntents to oos', async () => {
+      handler = (_, res) =>
+        json(
+          res,
+          200,
+          rasaAnswer([
+            ['out_of_scope', 0.8],
+            ['refund', 0.2],
+          ]),
+        );
+      await expect(rasa().classify('bananas')).resolves.toEqual([
+        { intent: 'oos', score: 0.8 },
+        { intent: 'refund', score: 0.2 },
+      ]);
+
+      handler = (_, res) => json(res, 200, rasaAnswer([['chitchat', 0.9]]));
+      await expect(rasa({ oosIntents: ['chitchat'] }).classify('how are you')).resolves.toEqual([
+        { intent: 'oos', score: 0.9 },
+      ]);
+    });
+
     it('answers an empty text with oos without calling the service', async () => {
       await expect(rasa().classify('   ')).resolves.toEqual([{ intent: 'oos', score: 1 }]);
       expect(requests).toHaveLength(0);

@@ -26,6 +26,7 @@ const optionsSchema = z
     timeoutMs: z.int().min(1).max(600_000).default(5_000),
     examplesPerIntent: z.int().min(0).max(50).default(3),
     unknownIntent: z.enum(['error', 'oos']).default('error'),
+    oosIntents: z.array(z.string().min(1)).default(['nlu_fallback', 'out_of_scope']),
     jsonMode: z.boolean().default(true),
     maxResponseBytes: z
       .int()
@@ -68,6 +69,7 @@ export class HttpNlu implements NluProvider {
   readonly #logger: Logger;
   readonly #endpoint: string;
   readonly #inFlight = new Set<AbortController>();
+  readonly #oosNames: ReadonlySet<string>;
   /** Trained intent names, `oos` excluded; empty until `train()`. */
   #intents = new Set<string>();
   /** For the openai prompt: up to `examplesPerIntent` texts per intent. */
@@ -85,6 +87,7 @@ export class HttpNlu implements NluProvider {
     }
 
     this.#options = parsed.data;
+    this.#oosNames = new Set(parsed.data.oosIntents);
     this.name = `http-${parsed.data.kind}`;
     this.#logger = (parsed.data.logger ?? silentLogger).child({ nlu: this.name });
     this.#endpoint =
@@ -111,7 +114,7 @@ export class HttpNlu implements NluProvider {
 
     const byIntent = new Map<string, string[]>();
     for (const { text, intent } of parsed.data) {
-      if (intent === 'oos') continue;
+      if (intent === 'oos' || this.#oosNames.has(intent)) continue;
       const texts = byIntent.get(intent) ?? [];
       if (texts.length < this.#options.examplesPerIntent) texts.push(text);
       byIntent.set(intent, texts);
@@ -155,8 +158,8 @@ export class HttpNlu implements NluProvider {
     });
     const scores =
       this.#options.kind === 'rasa'
-        ? parseRasaAnswer(answer, this.#intents, this.#options.unknownIntent)
-        : parseChatAnswer(answer, this.#intents, this.#options.unknownIntent);
+        ? parseRasaAnswer(answer, this.#intents, this.#options.unknownIntent, this.#oosNames)
+        : parseChatAnswer(answer, this.#intents, this.#options.unknownIntent, this.#oosNames);
 
     this.#logger.debug(
       {

@@ -68,6 +68,7 @@ export function parseChatAnswer(
   answer: unknown,
   intents: ReadonlySet<string>,
   policy: Exclude<UnknownIntentPolicy, 'drop'>,
+  oosNames: ReadonlySet<string>,
 ): IntentScore[] {
   const completion = completionSchema.safeParse(answer);
   if (!completion.success) throw malformed('chat-completions', completion.error);
@@ -82,7 +83,8 @@ export function parseChatAnswer(
   const verdict = verdictSchema.safeParse(content);
   if (!verdict.success) throw malformed('chat-completions verdict', verdict.error);
 
-  const intent = resolveName(verdict.data.intent, intents, policy) ?? 'oos';
+  const name = oosNames.has(verdict.data.intent) ? 'oos' : verdict.data.intent;
+  const intent = resolveName(name, intents, policy) ?? 'oos';
 
   return [{ intent, score: verdict.data.confidence ?? 1 }];
 }

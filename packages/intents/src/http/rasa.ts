@@ -15,12 +15,9 @@ const rasaAnswerSchema = z.object({
   intent_ranking: z.array(scoreSchema).optional(),
 });
 
-/** Rasa's fallback classifier names its verdict this; it means out of scope. */
-const RASA_FALLBACK = 'nlu_fallback';
-
 /**
- * Turns a Rasa parse answer into a ranking. `nlu_fallback`, or no intent at
- * all, is `oos`. A name outside the trained intents (when there are any)
+ * Turns a Rasa parse answer into a ranking. A name in `oosNames` (Rasa's
+ * `nlu_fallback`, by default), or no intent at all, is `oos`. A name outside the trained intents (when there are any)
  * follows `policy` at the top and is dropped further down.
  * @throws {KefuError} `INTENTS_REMOTE_MALFORMED`.
  */
@@ -28,6 +25,7 @@ export function parseRasaAnswer(
   answer: unknown,
   intents: ReadonlySet<string>,
   policy: UnknownIntentPolicy,
+  oosNames: ReadonlySet<string>,
 ): IntentScore[] {
   const parsed = rasaAnswerSchema.safeParse(answer);
   if (!parsed.success) throw malformed('rasa', parsed.error);
@@ -42,7 +40,7 @@ export function parseRasaAnswer(
 
   const scores: IntentScore[] = [];
   entries.forEach((entry, i) => {
-    const name = entry.name === RASA_FALLBACK ? 'oos' : entry.name;
+    const name = oosNames.has(entry.name) ? 'oos' : entry.name;
     const resolved = resolveName(name, intents, i === 0 ? policy : 'drop');
     if (resolved !== undefined && !scores.some((s) => s.intent === resolved)) {
       scores.push({ intent: resolved, score: entry.confidence });
