@@ -73,6 +73,8 @@
         listItem(w.sessionId, w.preview || '(no message yet)', ago(w.since), w.reason),
       );
     $('.waiting-count').textContent = String(waiting.length);
+    // A waiting count in the tab title catches the eye of an agent in another tab.
+    document.title = `${waiting.length > 0 ? `(${waiting.length}) ` : ''}Kefu · Agent console`;
     $('.waiting-count').dataset.n = String(waiting.length);
     $('.waiting-empty').hidden = waiting.length > 0;
 

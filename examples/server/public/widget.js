@@ -234,8 +234,10 @@
     }
     log.append(typing);
     log.scrollTop = log.scrollHeight;
-    // The status line's language follows the conversation's.
+    // The widget's words follow the conversation's language.
     setStatus(state.status);
+    input.placeholder = t('Type a message…', '输入消息…');
+    sendButton.textContent = t('Send', '发送');
   }
 
   function appendRow(m, withLabel, isLast) {
@@ -638,6 +640,12 @@
     if (event.target instanceof Element && event.target.closest('[data-kefu-open]')) setOpen(true);
   });
   $('.close').addEventListener('click', () => setOpen(false));
+  $('.panel').addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      setOpen(false);
+      $('.launcher').focus();
+    }
+  });
   window.addEventListener('online', () => {
     attempt = 0;
     connect();
