@@ -4,6 +4,7 @@ import type { z } from 'zod';
 /** What to do with an intent name the service made up. */
 export type UnknownIntentPolicy = 'error' | 'oos' | 'drop';
 
+/** The error for an answer that fails its schema, with zod's issues as details. */
 export function malformed(kind: string, error: z.ZodError): KefuError {
   return new KefuError(
     'INTENTS_REMOTE_MALFORMED',
