@@ -395,7 +395,9 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     const frame = this.#validate(conn, raw);
     if (frame === null) return;
 
-    if (conn.role === ROLE_NONE && frame.type !== 'hello' && frame.type !== 'ping') {
+    // Until a hello has been accepted (its token may still be checked
+    // asynchronously), only hello and ping mean anything.
+    if (conn.role <= ROLE_PENDING && frame.type !== 'hello' && frame.type !== 'ping') {
       return this.#reject(conn, 'TRANSPORT_WS_HELLO_REQUIRED', 'say hello first', idOf(raw));
     }
     this.#dispatch(conn, frame);
