@@ -1,11 +1,14 @@
+import { join } from 'node:path';
 import type { Plugin, SessionView, Turn } from '@kefu/core';
 import { silentLogger } from '@kefu/core';
+import { loadRules } from '@kefu/rules';
 import { describe, expect, it } from 'vitest';
 import businessHours, {
   businessStatus,
   openingHoursFromEnv,
 } from '../../plugins/business-hours.js';
 import orderStatus, { findOrderNumber } from '../../plugins/order-status.js';
+import { EXAMPLES } from './helpers.js';
 
 function session(fields: Partial<SessionView> = {}): SessionView {
   return { id: 's', createdAt: 0, updatedAt: 0, turns: 0, slots: {}, history: [], ...fields };
@@ -169,5 +172,29 @@ describe('greeting plugin', () => {
     expect(await greeting.handle(turn('hello'))).toMatchObject({
       text: expect.stringMatching(/^Hi/),
     });
+  });
+});
+
+describe('rules.yaml', () => {
+  it('answers for the plugins when the NLU cannot, in both languages', async () => {
+    const rules = await loadRules(join(EXAMPLES, 'server/rules.yaml'));
+
+    try {
+      const top = async (text: string, s = session()) => (await rules.match(text, s))[0];
+
+      expect(await top('转人工')).toMatchObject({ intent: 'handoff.request' });
+      expect(await top('can I talk to a real person')).toMatchObject({ intent: 'handoff.request' });
+      expect(await top('how much is shipping')).toMatchObject({ intent: 'shipping.info' });
+      expect(await top('退款要多久')).toMatchObject({ intent: 'refund.policy' });
+      expect(await top('20261203', session({ lastIntent: 'order.status' }))).toMatchObject({
+        intent: 'order.status',
+      });
+      expect(await top('what is your phone number')).toMatchObject({
+        intent: 'contact.info',
+        reply: expect.stringContaining('400-820-0000'),
+      });
+    } finally {
+      await rules.close?.();
+    }
   });
 });
