@@ -5,11 +5,8 @@ import type { Logger } from '@kefu/core';
 
 import type { WorkerMessage, WorkerReply, WorkerRequest } from './protocol.js';
 
-type Request = WorkerRequest extends infer R
-  ? R extends { id: number }
-    ? Omit<R, 'id'>
-    : never
-  : never;
+/** A request as callers write it: the thread numbers it. */
+type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
 interface Pending {
   resolve: (reply: WorkerReply) => void;
