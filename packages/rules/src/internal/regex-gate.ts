@@ -3,12 +3,14 @@ import { foldLowerCode, isSpaceCode } from './fold.js';
 /**
  * When a rule's regular expression needs to run at all:
  * - `literal`: only when the (folded, lower-cased) message contains `literal`,
- *   which the expression cannot match without;
+ *   which the expression cannot match without, and a run of `digits` digits;
  * - `digit`: only when the message has a run of at least `digits` ASCII digits;
  * - `always`: on every message (no cheap necessary condition was found).
  */
 export type RegexGate =
-  { kind: 'literal'; literal: string } | { kind: 'digit'; digits: number } | { kind: 'always' };
+  | { kind: 'literal'; literal: string; digits: number }
+  | { kind: 'digit'; digits: number }
+  | { kind: 'always' };
 
 const CLASS_ESCAPES = new Set([
   'd',
@@ -90,10 +92,11 @@ function escapeLength(src: string, i: number): number {
 
 /**
  * Finds a cheap necessary condition for a pattern to match, by reading its
- * top level only: runs of literal characters that every match must contain
- * (the longest wins), else the longest run of required `\d` or `[0-9]`. Groups, classes and
- * optional atoms end a run, so the answer is always safe, if not always the
- * sharpest. A top-level `|` gives up (`always`).
+ * top level and in required groups: runs of literal characters that every
+ * match must contain (the longest wins), and the longest run of required
+ * `\d` or `[0-9]`. Groups, classes and optional atoms end a run, so the
+ * answer is always safe, if not always the sharpest. A `|` gives up on its
+ * group (`always` at the top level).
  */
 export function regexGate(source: string): RegexGate {
   if (hasTopLevelAlternation(source)) return { kind: 'always' };
@@ -107,6 +110,7 @@ export function regexGate(source: string): RegexGate {
     const c = source[i] as string;
     let literal: string | undefined;
     let digit = false;
+    let inner: RegexGate | undefined;
 
     if (c === '\\') {
       const e = source[i + 1] ?? '';
@@ -123,7 +127,14 @@ export function regexGate(source: string): RegexGate {
       digit = body === '[0-9]' || body === '[\\d]';
       i = end;
     } else if (c === '(') {
-      i = skipGroup(source, i);
+      const end = skipGroup(source, i);
+      // A plain or named group (not a lookaround) is read on its own: what it
+      // needs, the whole pattern needs, unless the group is optional.
+      const head = /^\((?:\?:|\?<[A-Za-z_$][\w$]*>)?/.exec(source.slice(i)) as RegExpExecArray;
+      if (!/^\(\?(?:[=!]|<[=!])/.test(source.slice(i, i + 4))) {
+        inner = regexGate(source.slice(i + head[0].length, end - 1));
+      }
+      i = end;
     } else if ('^$.)]{}|*+?'.includes(c)) {
       i++;
     } else {
@@ -148,6 +159,10 @@ export function regexGate(source: string): RegexGate {
     }
     if (quantified && source[i] === '?') i++;
 
+    if (inner !== undefined && min >= 1) {
+      if (inner.kind === 'literal') runs.push(inner.literal);
+      if (inner.kind !== 'always') mostDigits = Math.max(mostDigits, inner.digits);
+    }
     // Consecutive required digits: `\d{6,}` or `\d\d\d` needs a run that long.
     digits = digit ? digits + min : 0;
     mostDigits = Math.max(mostDigits, digits);
@@ -161,7 +176,7 @@ export function regexGate(source: string): RegexGate {
   if (run !== '') runs.push(run);
 
   const best = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
-  if (best !== '') return { kind: 'literal', literal: best };
+  if (best !== '') return { kind: 'literal', literal: best, digits: mostDigits };
 
   return mostDigits > 0 ? { kind: 'digit', digits: mostDigits } : { kind: 'always' };
 }

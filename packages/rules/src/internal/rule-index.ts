@@ -102,7 +102,9 @@ export class RuleIndex {
   readonly #fuzzyUsers: RuleRef[][] = [];
   readonly #regexes: RegexEntry[] = [];
   readonly #alwaysRegexes: number[] = [];
-  /** Regexes gated by a run of digits, fewest digits first. */
+  /** The run of digits each regex needs (0: none). */
+  readonly #regexDigits: number[] = [];
+  /** Regexes gated by a run of digits only, fewest digits first. */
   readonly #digitRegexes: { id: number; digits: number }[] = [];
   #hasGates = false;
 
@@ -204,6 +206,7 @@ export class RuleIndex {
           if (x.gate.kind === 'always') this.#alwaysRegexes.push(id);
           else if (x.gate.kind === 'digit') this.#digitRegexes.push({ id, digits: x.gate.digits });
           else this.#addGate(x.gate.literal, id);
+          this.#regexDigits.push(x.gate.kind === 'always' ? 0 : x.gate.digits);
         }
         (this.#regexes[id] as RegexEntry).users.push({ rule: r, regex: x });
       }
@@ -528,17 +531,18 @@ export class RuleIndex {
 
   #runRegexes(folded: string): void {
     for (const id of this.#alwaysRegexes) this.#wantRegex(id);
-    if (this.#digitRegexes.length > 0) {
-      const digits = longestDigitRun(folded);
-      for (const g of this.#digitRegexes) {
-        if (g.digits > digits) break;
-        this.#wantRegex(g.id);
-      }
+    if (this.#wanted.length === 0 && this.#digitRegexes.length === 0) return;
+
+    const digits = longestDigitRun(folded);
+    for (const g of this.#digitRegexes) {
+      if (g.digits > digits) break;
+      this.#wantRegex(g.id);
     }
 
     // In id order, so that hits (and `why`) come out the same on every run.
     if (this.#wanted.length > 1) this.#wanted.sort((a, b) => a - b);
     for (const id of this.#wanted) {
+      if ((this.#regexDigits[id] as number) > digits) continue;
       const entry = this.#regexes[id] as RegexEntry;
       const m = entry.re.exec(folded);
       if (m === null) continue;
