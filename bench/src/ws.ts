@@ -593,7 +593,13 @@ async function measureLoad(
     for (const rate of rates) {
       for (const c of contenders) {
         if (c.isDone) continue;
-        const step = await runLoad(c.fleet, rate, stepMs);
+        let step = await runLoad(c.fleet, rate, stepMs);
+        if (!isPassing(step, stepMs)) {
+          // One retry: on a shared machine a single burst of someone
+          // else's work should not end the ramp.
+          const again = await runLoad(c.fleet, rate, stepMs);
+          if (isPassing(again, stepMs) || again.p99 < step.p99) step = again;
+        }
         c.steps.push(step);
         log(
           `${c.kind}: ${rate} msg/s: sent ${step.sent}, p99 ${step.p99.toFixed(2)} ms, lost ${step.lost},` +
@@ -618,6 +624,11 @@ async function measureLoad(
 
 const best = (steps: LoadStep[]): LoadStep =>
   steps.reduce((a, b) => (b.p99 < a.p99 ? b : a));
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+};
 
 const totals = (c: Contender): { lost: number; dupes: number; errors: number } => {
   const all = [...c.at1k, ...c.steps];
@@ -674,10 +685,10 @@ async function run(ctx: BenchContext): Promise<BenchSection> {
       peer: { name: 'bare ws echo p50', value: round(bare1k.p50, 3) },
     },
     {
-      name: 'server CPU per message at 1,000 msg/s (user + system)',
-      value: round(kefu1k.cpuUsPerMsg, 0),
+      name: 'server CPU per message at 1,000 msg/s (user + system, median of the rounds)',
+      value: round(median(kefu.at1k.map((s) => s.cpuUsPerMsg)), 0),
       unit: 'µs',
-      peer: { name: 'bare ws echo', value: round(bare1k.cpuUsPerMsg, 0) },
+      peer: { name: 'bare ws echo', value: round(median(bare.at1k.map((s) => s.cpuUsPerMsg)), 0) },
     },
     {
       name: 'highest rate with p99 < 50 ms (1,000 connections)',
@@ -708,7 +719,7 @@ async function run(ctx: BenchContext): Promise<BenchSection> {
     notes: [
       'Servers and load generators are child processes on loopback, sharing the 2 cores with each other (and with whatever else runs on the machine); quote ratios, not absolutes.',
       `Idle: (RSS with all ${idleTotal} connections - RSS before the first) / connections, read from /proc after a forced GC; clients in ${idleProcesses} processes. A Kefu visitor has said hello and holds a session and a signed token; both servers ping every 5 s (Kefu spread over the interval, the bare server all at once from one timer, as the ws documentation shows). JS heap in use at the end: Kefu ${Math.round(kefuIdle.heapUsedKb / 1024)} MB, bare ${Math.round(bareIdle.heapUsedKb / 1024)} MB. Connect time: Kefu ${Math.round(kefuIdle.ms)} ms, bare ${Math.round(bareIdle.ms)} ms.`,
-      'Load: both servers up at once, 2 client processes each, measured turn about. Kefu latency is message sent -> bot reply received, through createEngine with 2 plugins and an instant keyword NLU; bare latency is message sent -> echo received. At 1,000 msg/s the best of four runs counts. A rate step fails at p99 >= 50 ms, any reply missing 3 s after the step, or a generator that sent under 90% of the rate.',
+      'Load: both servers up at once, 2 client processes each, measured turn about. Kefu latency is message sent -> bot reply received, through createEngine with 2 plugins and an instant keyword NLU; bare latency is message sent -> echo received. At 1,000 msg/s the best of four runs counts. A rate step fails at p99 >= 50 ms, any reply missing 3 s after the step, or a generator that sent under 90% of the rate; a failed step is run once more before the ramp stops.',
       `Kefu steps: ${steps(kefu)}${topped(kefu)}. Error frames: ${kefuTotals.errors}.`,
       `Bare steps: ${steps(bare)}${topped(bare)}.`,
       ...(quick ? ['Quick run: 3,000 idle connections and short load steps; indicative only.'] : []),
