@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 
 /** The key of a text in the cache: a SHA-1 of its exact characters. */
@@ -9,6 +10,9 @@ export function textKey(text: string): string {
 
 const MAGIC = 'KEFUEMB1';
 const KEY_BYTES = 20;
+
+/** On little-endian machines (nearly all), floats are copied as raw bytes. */
+const IS_LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
  * Embeddings by text hash, for one model. The memory part is bounded and
@@ -80,8 +84,17 @@ export class EmbeddingCache {
     for (let i = 0; i < count; i++) {
       const at = 16 + i * stride;
       const key = bytes.toString('base64', at, at + KEY_BYTES);
-      const vector = new Float32Array(dim);
-      for (let j = 0; j < dim; j++) vector[j] = bytes.readFloatLE(at + KEY_BYTES + j * 4);
+      const start = at + KEY_BYTES;
+      let vector: Float32Array;
+      if (IS_LITTLE_ENDIAN) {
+        // `slice` copies into a fresh, aligned buffer.
+        vector = new Float32Array(
+          bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + dim * 4),
+        );
+      } else {
+        vector = new Float32Array(dim);
+        for (let j = 0; j < dim; j++) vector[j] = bytes.readFloatLE(start + j * 4);
+      }
       this.#put(key, vector);
     }
 
@@ -101,7 +114,11 @@ export class EmbeddingCache {
     let at = 16;
     for (const [key, vector] of this.#entries) {
       Buffer.from(key, 'base64').copy(bytes, at);
-      for (let j = 0; j < dim; j++) bytes.writeFloatLE(vector[j] ?? 0, at + KEY_BYTES + j * 4);
+      if (IS_LITTLE_ENDIAN) {
+        bytes.set(new Uint8Array(vector.buffer, vector.byteOffset, dim * 4), at + KEY_BYTES);
+      } else {
+        for (let j = 0; j < dim; j++) bytes.writeFloatLE(vector[j] ?? 0, at + KEY_BYTES + j * 4);
+      }
       at += stride;
     }
 
