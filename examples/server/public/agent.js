@@ -270,8 +270,17 @@
         const c = conversation(frame.sessionId);
         const wasJoined = c.isJoined;
         c.isJoined = true;
-        if (c.messages.length === 0 && Array.isArray(frame.history)) {
-          c.messages = frame.history.map((h) => ({ from: h.from, text: h.text, at: h.at }));
+        if (Array.isArray(frame.history)) {
+          // On a first join the history is the whole transcript; on a re-join
+          // (reload, dropped connection) it fills in what the visitor and the
+          // bot said while we were away. Our own replies we already have.
+          const seen = c.messages.filter((m) => m.from === 'visitor' || m.from === 'bot');
+          const lastAt = seen.reduce((max, m) => Math.max(max, m.at || 0), 0);
+          for (const h of frame.history) {
+            if (h.at > lastAt && (c.messages.length === 0 || h.from !== 'agent')) {
+              c.messages.push({ from: h.from, text: h.text, at: h.at });
+            }
+          }
         }
         if (!wasJoined)
           c.messages.push({ from: 'notice', text: 'You joined the conversation', at: Date.now() });

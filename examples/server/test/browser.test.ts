@@ -133,6 +133,20 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
     // Nothing shows twice after the replay.
     expect(await bubble(visitor, 'agent', /left with the concierge/).count()).toBe(1);
     expect(await bubble(visitor, 'visitor', 'Where is my order?').count()).toBe(1);
+
+    // The agent's tab leaves the console: the bot answers again. Coming back,
+    // the console joins again and shows what was said meanwhile.
+    await agent.goto('about:blank');
+    await visitor.locator('#kefu-widget .notice', { hasText: /Mei left/ }).waitFor();
+    await say(visitor, 'how do refunds work?');
+    await bubble(visitor, 'bot', /within 7 days/).waitFor();
+    await agent.goBack();
+    await agent.locator('.log .row.visitor .bubble', { hasText: 'how do refunds work?' }).waitFor();
+    await agent.locator('.log .row.bot .bubble', { hasText: /within 7 days/ }).waitFor();
+    expect(await agent.locator('.log .row.agent .bubble', { hasText: 'concierge' }).count()).toBe(1);
+    await expect
+      .poll(() => visitor.locator('#kefu-widget .notice', { hasText: /Mei joined/ }).count())
+      .toBe(2);
   });
 
   it('reconnects by itself after a server restart and sends what was typed meanwhile', async () => {
