@@ -1,3 +1,4 @@
+import type { Logger } from '@kefu/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from './helpers/client.js';
 import { startEngine, type TestEngine } from './helpers/engine.js';
@@ -93,5 +94,35 @@ describe('session lifetime', () => {
       resumes: 1,
     });
     expect(server.stats().messagesOut).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('observability', () => {
+  it('logs and emits with the connection, session and trace ids of a turn', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const record = (fields: Record<string, unknown> | string): void => {
+      if (typeof fields === 'object') lines.push(fields);
+    };
+    const logger: Logger = { debug: record, info: record, warn: record, error: record, child: () => logger };
+    const { url, server } = await serve({ logger });
+    const outs: Record<string, unknown>[] = [];
+    server.on('message.out', (event) => outs.push(event));
+    const received = nextEvent(server, 'message.in');
+
+    const client = await connect(url);
+    const { sessionId } = await client.hello();
+    client.send({ type: 'message', id: 'o1', text: 'hello' });
+    const reply = await client.nextOf('message', { replyTo: 'o1' });
+    const event = await received;
+
+    expect(event).toMatchObject({ sessionId, from: 'visitor', id: 'o1', traceId: reply.traceId });
+    expect(outs).toEqual([
+      expect.objectContaining({ sessionId, seq: 1, from: 'visitor', traceId: reply.traceId }),
+      expect.objectContaining({ sessionId, seq: 2, from: 'bot', traceId: reply.traceId }),
+    ]);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ connectionId: expect.any(Number), sessionId, traceId: reply.traceId }),
+    );
+    expect(lines.some((l) => 'text' in l)).toBe(false);
   });
 });
