@@ -340,6 +340,40 @@ describe('engine.handle()', () => {
     expect(await closed).toEqual({ state: 'closed' });
   });
 
+  it('skips a detect() that throws, reports it, and still decides on the others', async () => {
+    const dir = await makePluginDir();
+
+    try {
+      await dir.write(
+        'broken-detect.js',
+        pluginSource({
+          name: 'broken',
+          intents: [{ name: 'broken' }],
+          detect: `throw new Error('bad detector');`,
+        }),
+      );
+      await dir.write(
+        'async-detect.js',
+        pluginSource({
+          name: 'sizes',
+          intents: [{ name: 'size' }],
+          detect: `return Promise.resolve(text.includes('XL') ? { score: 0.8, slots: { size: 'XL' } } : null);`,
+          handle: `return 'size ' + turn.slots.size;`,
+        }),
+      );
+
+      const engine = await engineWith({ plugins: { dir: dir.dir }, rules: { match: () => [] } });
+      const error = nextEvent(engine, 'error');
+      const reply = await engine.handle({ sessionId: 's1', text: 'an XL shirt' });
+
+      expect(reply).toMatchObject({ intent: 'size', source: 'plugin', text: 'size XL' });
+      expect(await error).toMatchObject({ plugin: 'broken' });
+      expect(isKefuError((await error).error, 'CORE_PLUGIN_FAILED')).toBe(true);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
   describe('a failing plugin', () => {
     it.each([
       ['throws', 'CORE_PLUGIN_FAILED'],

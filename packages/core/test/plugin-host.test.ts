@@ -115,6 +115,32 @@ export default definePlugin({
       });
     });
 
+    it('loads a .mts plugin', async () => {
+      await dir.write(
+        'typed.mts',
+        `const text: string = 'from mts';\nexport default { name: 'greet', version: '1.0.0', intents: [{ name: 'greet', examples: ['hi'] }], handle: (): string => text };\n`,
+      );
+
+      const engine = await engineWith();
+
+      expect(await engine.handle({ sessionId: 's', text: 'hi' })).toMatchObject({
+        text: 'from mts',
+      });
+    });
+
+    it('refuses a plugin that lists one intent twice with CORE_PLUGIN_INVALID', async () => {
+      const engine = await engineWith();
+      const failed = nextEvent(engine, 'plugin.failed');
+
+      await engine.plugins.load(
+        await dir.write(
+          'twice.js',
+          pluginSource({ name: 'twice', intents: [{ name: 'a' }, { name: 'a' }] }),
+        ),
+      );
+      expect(isKefuError((await failed).error, 'CORE_PLUGIN_INVALID')).toBe(true);
+    });
+
     it('refuses a module whose default export is not a plugin with CORE_PLUGIN_INVALID naming the file', async () => {
       const bad = await dir.write(
         'bad.js',
@@ -352,6 +378,29 @@ export default definePlugin({
       expect(engine.plugins.list()).toEqual([
         expect.objectContaining({ version: '1.0.0', state: 'active' }),
       ]);
+    });
+
+    it('keeps the old version serving when the new one fails in setup(), removing what the failed setup registered', async () => {
+      await dir.write('greet.js', greet('1.0.0'));
+
+      const engine = await engineWith();
+      const failed = nextEvent(engine, 'plugin.failed');
+
+      await engine.plugins.load(
+        await dir.write(
+          'greet.js',
+          greet('2.0.0', {
+            setup: `
+              globalThis.kefuFailedSetup = { replies: 0 };
+              api.on('reply.out', () => globalThis.kefuFailedSetup.replies++);
+              throw new Error('no database');`,
+          }),
+        ),
+      );
+
+      expect(isKefuError((await failed).error, 'CORE_PLUGIN_SETUP_FAILED')).toBe(true);
+      expect(await engine.handle({ sessionId: 's', text: 'hi' })).toMatchObject({ text: 'v1.0.0' });
+      expect(scratch<{ replies: number }>('kefuFailedSetup').replies).toBe(0);
     });
 
     it('unloads the plugin of a deleted file', async () => {
