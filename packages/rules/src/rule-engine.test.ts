@@ -389,6 +389,11 @@ describe('RuleEngine', () => {
       expect(detailsOf(bad)).toMatchObject({ index: 1, field: 'id' });
     });
 
+    it('refuses rules that are not a list', () => {
+      expect(codeOf(() => compileRules({ id: 'a' } as never))).toBe('RULES_INVALID');
+      expect(codeOf(() => new RuleEngine().setRules('p', 'refund' as never))).toBe('RULES_INVALID');
+    });
+
     it('refuses bad options', () => {
       expect(codeOf(() => new RuleEngine({ limit: 0 }))).toBe('RULES_OPTIONS_INVALID');
       expect(codeOf(() => new RuleEngine({ nope: true } as never))).toBe('RULES_OPTIONS_INVALID');

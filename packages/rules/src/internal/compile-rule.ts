@@ -249,6 +249,9 @@ export function compileRule(raw: unknown, source: string, index: number): Compil
  * @throws KefuError `RULES_INVALID`, `RULES_UNSAFE_REGEX`, `RULES_DUPLICATE_ID`
  */
 export function compileSource(specs: readonly unknown[], source: string): CompiledRule[] {
+  if (!Array.isArray(specs)) {
+    throw ruleError('RULES_INVALID', 'expected a list of rules', { source, path: [] });
+  }
   const seen = new Set<string>();
 
   return specs.map((raw, index) => {

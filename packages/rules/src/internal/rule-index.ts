@@ -769,5 +769,6 @@ function resolveRef(
   const named = exec?.indices?.groups?.[ref];
   if (named !== undefined) return text.slice(named[0], named[1]);
 
-  return slotText(session?.slots[ref]);
+  // A host-made session may lack `slots`: read it defensively.
+  return slotText(session?.slots?.[ref]);
 }
