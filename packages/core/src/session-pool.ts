@@ -12,7 +12,11 @@ export interface SessionPoolOptions {
   max: number;
   /** Idle time after which a session expires. */
   ttlMs: number;
-  /** Where sessions live behind the pool (read on a miss, written after each turn). */
+  /**
+   * Where sessions live behind the pool: read on a miss, written after each
+   * turn (a {@link MemorySessionStore} is written when a session is evicted
+   * instead, since it would hold the same object).
+   */
   store: SessionStore;
   /** Most history entries kept per session. */
   historyMax: number;
