@@ -177,6 +177,15 @@ class KefuEngine implements Engine {
     const plugins = this.#options.plugins;
 
     await this.#host.start(plugins.files, plugins.dir, plugins.watch);
+
+    if (this.#options.nlu.provider === undefined) {
+      // Nothing to train: the rules answer from the first turn.
+      this.#isReady = true;
+      this.#markReady();
+
+      return;
+    }
+
     // One turn of the event loop later, so that listeners attached right
     // after `await createEngine()` still see the first `nlu.trained`.
     setImmediate(() => {

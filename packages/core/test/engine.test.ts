@@ -682,6 +682,14 @@ describe('engine.close()', () => {
 });
 
 describe('training', () => {
+  it('is ready at once without an NLU provider', async () => {
+    const engine = await engineWith();
+
+    expect(engine.isReady).toBe(true);
+    await engine.ready();
+    expect(engine.stats().nlu).toEqual({ provider: 'none', trained: false, training: false });
+  });
+
   it('trains on the union of the plugins examples and resolves ready()', async () => {
     const nlu = new TableNlu({ hello: [{ intent: 'greet', score: 0.9 }] });
     const engine = await engineWith({ nlu: { provider: nlu } });
