@@ -86,6 +86,26 @@ export function vocabulary(next: () => number, size: number): Vocabulary {
   return { domain: DOMAIN, words: [...words], domainHan: [...domainHan], han: [...han] };
 }
 
+/** Words no generated rule uses: other syllables, CJK Extension A characters. */
+export function strangerVocabulary(next: () => number, size: number): Vocabulary {
+  const syllables = 'zu xo qi wy fj yk hu vo ze gy ju wo'.split(' ');
+  const words = new Set<string>();
+  while (words.size < size) {
+    let w = '';
+    for (let i = 0, n = 2 + Math.floor(next() * 3); i < n; i++) w += pick(syllables, next);
+    words.add(w);
+  }
+  const han = new Set<string>();
+  while (han.size < size) {
+    let w = '';
+    for (let i = 0, n = 2 + Math.floor(next() * 2); i < n; i++) {
+      w += String.fromCharCode(0x3400 + Math.floor(next() * 0x1900));
+    }
+    han.add(w);
+  }
+  return { domain: [], words: [...words], domainHan: [], han: [...han] };
+}
+
 function pick<T>(list: readonly T[], next: () => number): T {
   return list[Math.floor(list.length * next())] as T;
 }
@@ -312,6 +332,12 @@ const run: BenchSectionRun = async (ctx: BenchContext): Promise<BenchSection> =>
     sizes.map((n) => [n, generateMessages(count, vocab, topicsOf(specs.slice(0, n)), next)]),
   );
   const shared = targeted.get(10_000) as string[];
+  const strangers = generateMessages(
+    count,
+    strangerVocabulary(next, 5000),
+    { en: [], zh: [] },
+    next,
+  );
   const intents = new Map(
     sizes.map((n) => [n, avgIntents(engines.get(n) as RuleEngine, targeted.get(n) as string[])]),
   );
@@ -327,6 +353,11 @@ const run: BenchSectionRun = async (ctx: BenchContext): Promise<BenchSection> =>
       const r = rate(engine, targeted.get(n) as string[], perRound, count);
       keep(`t${n}`, r);
       ctx.log(`rules: round ${round + 1}, ${n} rules, own messages: ${r.toFixed(0)} matches/s`);
+      if (n !== 1000) {
+        const rn = rate(engine, strangers, perRound / 2, count);
+        keep(`n${n}`, rn);
+        ctx.log(`rules: round ${round + 1}, ${n} rules, unknown words: ${rn.toFixed(0)}/s`);
+      }
       if (n !== 10_000) {
         const rs = rate(engine, shared, perRound / 2, count);
         keep(`s${n}`, rs);
@@ -375,6 +406,12 @@ const run: BenchSectionRun = async (ctx: BenchContext): Promise<BenchSection> =>
       peer: { name: '100 rules on the 10,000-rule messages', value: r(s100) },
     },
     {
+      name: '10,000-rule rate / 100-rule rate, messages matching nothing',
+      value: r(((best.get('n10000') as number) / (best.get('n100') as number)) * 100),
+      unit: '%',
+      peer: { name: '100 rules on those messages', value: r(best.get('n100') as number) },
+    },
+    {
       name: 'compile 10,000 rules (CPU)',
       value: r(compileCpuMs),
       unit: 'ms',
@@ -404,6 +441,8 @@ const run: BenchSectionRun = async (ctx: BenchContext): Promise<BenchSection> =>
         `${rounds} interleaved rounds of ${perRound} ms; the machine is shared, so compare ` +
         'rates within one run. Compile time is the first compile in the process (cold ' +
         'caches), in CPU time, with the wall clock as its peer.',
+      '"Messages matching nothing": words and characters no rule uses (typos included), so ' +
+        'the cost is the index lookups alone, without the work of reporting matches.',
       `Index of 10,000 rules: ${JSON.stringify(big.stats())}.`,
     ],
   };
