@@ -27,7 +27,20 @@ export async function serve(argv: readonly string[], io: CommandIo = process): P
     return 2;
   }
 
-  const server = await startServer(config);
+  let server;
+
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    // Start-up failures a host can fix (a missing folder, a port in use) get
+    // one line, not a stack trace.
+    const code = (err as { code?: unknown }).code;
+    const prefix = typeof code === 'string' ? `${code}: ` : '';
+
+    io.stderr.write(`kefu: could not start: ${prefix}${(err as Error).message}\n`);
+    return 1;
+  }
+
   const lines = [
     '',
     '  Kefu example server',

@@ -73,10 +73,30 @@ export async function startServer(
   process.env.KEFU_TIMEZONE = config.timezone;
   process.env.KEFU_BUSINESS_HOURS = config.businessHours;
 
+  // What was opened so far, closed again if a later step fails, so that a
+  // failed start leaves no watcher or socket keeping the process alive.
+  const opened: (() => Promise<unknown>)[] = [];
+
+  try {
+    return await assemble(config, logger, opened);
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw err;
+  }
+}
+
+async function assemble(
+  config: ServerConfig,
+  logger: Logger,
+  opened: (() => Promise<unknown>)[],
+): Promise<RunningServer> {
   const rules = await loadRules(config.rulesFile, {
     watch: config.watch,
     logger: logger.child({ component: 'rules' }),
   });
+
+  opened.push(async () => rules.close?.());
+
   const nlu = new ClassicNlu(
     config.modelCacheDir === undefined ? {} : { modelCacheDir: config.modelCacheDir },
   );
@@ -95,6 +115,8 @@ export async function startServer(
         }),
     logger: logger.child({ component: 'engine' }),
   });
+
+  opened.push(() => engine.close());
 
   engine.on('reply.out', ({ reply }) => {
     logger.info(
@@ -153,6 +175,8 @@ export async function startServer(
     ...(config.allowedOrigins === undefined ? {} : { origins: config.allowedOrigins }),
     logger: logger.child({ component: 'chat' }),
   });
+
+  opened.push(() => chat?.close() ?? Promise.resolve());
 
   await new Promise<void>((resolveListen, reject) => {
     http.once('error', reject);

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
+import { serve } from '../src/serve.js';
 import { EXAMPLES, HERE, makeWorkDir, removeDir } from './helpers.js';
 import type { WorkDir } from './helpers.js';
 
@@ -82,6 +85,24 @@ describe('pnpm start (main.ts)', () => {
 
   afterAll(async () => {
     await removeDir(work.dir);
+  });
+
+  it('gives up with one line, and nothing left open, when the port is taken', async () => {
+    const blocker = createServer();
+
+    await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
+
+    const { port } = blocker.address() as AddressInfo;
+    const out = memoryIo();
+    const args = ['--port', String(port), '--host', '127.0.0.1', '--log-level', 'silent'];
+    const code = await serve(
+      [...args, '--no-watch', '--plugins', work.pluginsDir, '--rules', work.rulesFile],
+      out.io,
+    );
+
+    blocker.close();
+    expect(code).toBe(1);
+    expect(out.stderr()).toMatch(/^kefu: could not start: EADDRINUSE: .*\n$/);
   });
 
   it('exits non-zero with SERVER_CONFIG_INVALID naming a bad setting', async () => {
