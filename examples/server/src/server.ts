@@ -168,6 +168,8 @@ async function assemble(
     server: http,
     path: '/ws',
     ...(config.secret === undefined ? {} : { secret: config.secret }),
+    // Known limit: one shared token for every agent, and the name is what
+    // they type; a real deployment checks its own accounts here instead.
     verifyAgent: (token, hello) =>
       sameSecret(token, config.agentToken)
         ? { id: agentId(hello.name), ...(hello.name === undefined ? {} : { name: hello.name }) }
