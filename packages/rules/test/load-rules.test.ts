@@ -158,6 +158,23 @@ describe('RuleEngine watching a file', () => {
     expect(engine.match('refund')[0]?.intent).toBe('refund');
   });
 
+  it('stops reloading once closed', async () => {
+    engine = await loadRules(file, { watch: true, debounceMs: 10 });
+    const control = await loadRules(file, { watch: true, debounceMs: 200 });
+    await engine.close();
+    const loaded = next(control, 'rules.loaded');
+
+    await replaceWith('shop-v2.yaml');
+    await loaded;
+    await control.close();
+
+    // The control waited 200 ms after the change; the closed engine would have
+    // reloaded after 10 ms.
+    expect(control.match('invoice')[0]?.intent).toBe('invoice');
+    expect(engine.match('invoice')).toEqual([]);
+    expect(engine.match('refund')[0]?.intent).toBe('refund');
+  });
+
   it('serves file rules and plugin rules side by side', async () => {
     engine = await loadRules(file, { watch: true, debounceMs: 10 });
     engine.setRules('billing', [
