@@ -299,7 +299,7 @@ describe('HttpNlu', () => {
       });
     });
 
-    it('treats an untrained top intent by the unknownIntent policy and drops untrained runners-up', async () => {
+    it('maps an untrained top intent to oos (or fails, on request) and drops untrained runners-up', async () => {
       handler = (_, res) =>
         json(
           res,
@@ -310,8 +310,8 @@ describe('HttpNlu', () => {
             ['weather', 0.1],
           ]),
         );
-      const strict = rasa();
-      const lenient = rasa({ unknownIntent: 'oos' });
+      const strict = rasa({ unknownIntent: 'error' });
+      const lenient = rasa();
       await strict.train(TRAINING);
       await lenient.train(TRAINING);
 
@@ -403,7 +403,7 @@ describe('HttpNlu', () => {
       ]);
     });
 
-    it('treats an intent outside the list by the unknownIntent policy', async () => {
+    it('fails on an intent outside the list (or maps it to oos, on request)', async () => {
       handler = (_, res) =>
         json(res, 200, chatAnswer('{"intent": "cancel_order", "confidence": 0.7}'));
       const strict = openai();

@@ -25,7 +25,7 @@ const optionsSchema = z
     headers: z.record(z.string(), z.string()).default({}),
     timeoutMs: z.int().min(1).max(600_000).default(5_000),
     examplesPerIntent: z.int().min(0).max(50).default(3),
-    unknownIntent: z.enum(['error', 'oos']).default('error'),
+    unknownIntent: z.enum(['error', 'oos']).optional(),
     oosIntents: z.array(z.string().min(1)).default(['nlu_fallback', 'out_of_scope']),
     jsonMode: z.boolean().default(true),
     maxResponseBytes: z
@@ -158,8 +158,18 @@ export class HttpNlu implements NluProvider {
     });
     const scores =
       this.#options.kind === 'rasa'
-        ? parseRasaAnswer(answer, this.#intents, this.#options.unknownIntent, this.#oosNames)
-        : parseChatAnswer(answer, this.#intents, this.#options.unknownIntent, this.#oosNames);
+        ? parseRasaAnswer(
+            answer,
+            this.#intents,
+            this.#options.unknownIntent ?? 'oos',
+            this.#oosNames,
+          )
+        : parseChatAnswer(
+            answer,
+            this.#intents,
+            this.#options.unknownIntent ?? 'error',
+            this.#oosNames,
+          );
 
     this.#logger.debug(
       {
