@@ -199,17 +199,8 @@ export class Featurizer {
 
     if (this.touched.length < word.n + char.n) this.touched = new Int32Array((word.n + char.n) * 2);
     const touched = this.touched;
-    let k = 0;
-    for (const [block, scale] of [
-      [word, ww],
-      [char, cw],
-    ] as const) {
-      for (let i = 0; i < block.n; i++) {
-        const b = block.list[i]!;
-        if (acc[b] === 0) touched[k++] = b;
-        acc[b]! += (1 + Math.log(block.tf[b]!)) * idf[b]! * scale;
-      }
-    }
+    let k = addWeighted(word, ww, idf, acc, touched, 0);
+    k = addWeighted(char, cw, idf, acc, touched, k);
 
     let norm = 0;
     for (let i = 0; i < k; i++) norm += acc[touched[i]!]! ** 2;
@@ -249,21 +240,39 @@ function finish(h: number): number {
  */
 function addCharNgrams(block: Block, mask: number, word: string, min: number, max: number): void {
   const len = word.length + 2;
-  const code = (i: number): number => (i === 0 ? 60 : i === len - 1 ? 62 : word.charCodeAt(i - 1));
   for (let i = 0; i < len; i++) {
     let h = SEED_CHAR;
     for (let n = 1; n <= max && i + n <= len; n++) {
-      h = Math.imul(h ^ code(i + n - 1), FNV_PRIME);
+      const at = i + n - 1;
+      h = Math.imul(h ^ (at === 0 ? 60 : at === len - 1 ? 62 : word.charCodeAt(at - 1)), FNV_PRIME);
       if (n >= min) block.add(finish(h) & mask);
     }
   }
+}
+
+/** Sublinear term frequency, `1 + ln(tf)`, looked up for small counts. */
+const SUBLINEAR = Float64Array.from({ length: 64 }, (_, tf) => (tf === 0 ? 0 : 1 + Math.log(tf)));
+
+function sublinear(tf: number): number {
+  return tf < 64 ? SUBLINEAR[tf]! : 1 + Math.log(tf);
+}
+
+/** Adds a block's weighted values into `acc`, listing new buckets in `touched` from `k` on. */
+function addWeighted(block: Block, scale: number, idf: Float32Array, acc: Float64Array, touched: Int32Array, k: number): number {
+  for (let i = 0; i < block.n; i++) {
+    const b = block.list[i]!;
+    if (acc[b] === 0) touched[k++] = b;
+    acc[b]! += sublinear(block.tf[b]!) * idf[b]! * scale;
+  }
+
+  return k;
 }
 
 function blockNorm(block: Block, idf: Float32Array): number {
   let s = 0;
   for (let i = 0; i < block.n; i++) {
     const b = block.list[i]!;
-    const v = (1 + Math.log(block.tf[b]!)) * idf[b]!;
+    const v = sublinear(block.tf[b]!) * idf[b]!;
     s += v * v;
   }
 
