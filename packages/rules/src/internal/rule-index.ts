@@ -126,6 +126,7 @@ export class RuleIndex {
   #hitNext = new Int32Array(64);
   #hitExec: (RegExpExecArray | undefined)[] = [];
   #hitCount = 0;
+  #order = new Int32Array(16);
   readonly #regexStamp: Uint32Array;
   readonly #patternStamp: Uint32Array;
   readonly #patternStart: Int32Array;
@@ -631,41 +632,51 @@ export class RuleIndex {
   }
 
   #score(r: number, rule: CompiledRule, content: number, context: number): number {
+    const hitStart = this.#hitStart;
+    const hitEnd = this.#hitEnd;
+    let ids = this.#order;
     let base = 0;
     let count = 0;
-    let covered = 0;
-    let distinct = 0;
 
+    // Hits in order of start (longest first on a tie), by insertion: a rule
+    // has a handful of hits at most.
     for (let h = this.#firstHit[r] as number; h >= 0; h = this.#hitNext[h] as number) {
-      const slot = this.#hitSlot[h] as number;
-      const kind = rule.terms[slot]?.kind ?? 'regex';
-      base = Math.max(base, SCORE.base[kind] - SCORE.perEdit * (this.#hitDistance[h] as number));
-      count++;
+      const term = rule.terms[this.#hitSlot[h] as number];
+      const kindBase =
+        term === undefined
+          ? SCORE.base.regex
+          : term.kind === 'phrase'
+            ? SCORE.base.phrase
+            : term.kind === 'fuzzy'
+              ? SCORE.base.fuzzy - SCORE.perEdit * (this.#hitDistance[h] as number)
+              : SCORE.base.keyword;
+      if (kindBase > base) base = kindBase;
+
+      if (count === ids.length) this.#order = ids = growInt32(ids);
+      const s = hitStart[h] as number;
+      const e = hitEnd[h] as number;
+      let i = count++;
+      for (; i > 0; i--) {
+        const prev = ids[i - 1] as number;
+        const ps = hitStart[prev] as number;
+        if (ps < s || (ps === s && (hitEnd[prev] as number) >= e)) break;
+        ids[i] = prev;
+      }
+      ids[i] = h;
     }
 
-    if (count === 1) {
-      const h = this.#firstHit[r] as number;
-      covered = (this.#hitEnd[h] as number) - (this.#hitStart[h] as number);
-      distinct = 1;
-    } else {
-      // Coverage is the union of the matched spans; two terms matching the
-      // same span (a keyword that is also a fuzzy term) count once.
-      const ids: number[] = [];
-      for (let h = this.#firstHit[r] as number; h >= 0; h = this.#hitNext[h] as number) ids.push(h);
-      const start = this.#hitStart;
-      const end = this.#hitEnd;
-      ids.sort(
-        (a, b) =>
-          (start[a] as number) - (start[b] as number) || (end[b] as number) - (end[a] as number),
-      );
-
-      let reach = -1;
-      for (const h of ids) {
-        if ((end[h] as number) <= reach) continue;
-        covered += (end[h] as number) - Math.max(start[h] as number, reach);
-        reach = end[h] as number;
-        distinct++;
-      }
+    // Coverage is the union of the matched spans; two terms matching the
+    // same span (a keyword that is also a fuzzy term) count once.
+    let covered = 0;
+    let distinct = 0;
+    let reach = -1;
+    for (let i = 0; i < count; i++) {
+      const h = ids[i] as number;
+      const e = hitEnd[h] as number;
+      if (e <= reach) continue;
+      covered += e - Math.max(hitStart[h] as number, reach);
+      reach = e;
+      distinct++;
     }
 
     const coverage = Math.min(1, covered / content);
@@ -679,6 +690,12 @@ export class RuleIndex {
 
     return Math.round(Math.min(1, Math.max(0, score)) * 10_000) / 10_000;
   }
+}
+
+function growInt32(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 function longestDigitRun(text: string): number {
