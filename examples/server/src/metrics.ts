@@ -1,22 +1,13 @@
 import type { Engine } from '@kefu/core';
+import type { ChatServerStats } from '@kefu/transport-ws';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** The counters a chat transport reports; read defensively, any may be missing. */
+/** What the metrics read from the live chat: its counters. */
 export interface ChatStatsSource {
-  stats(): object;
+  stats(): ChatServerStats;
 }
 
 const BREAKER_STATES = ['closed', 'halfOpen', 'open'] as const;
-
-function numberField(stats: object, ...names: string[]): number | undefined {
-  for (const name of names) {
-    const value = (stats as Record<string, unknown>)[name];
-
-    if (typeof value === 'number') return value;
-  }
-
-  return undefined;
-}
 
 /**
  * Builds the `/metrics` registry: per-turn figures come from engine events,
@@ -135,7 +126,7 @@ export function createMetrics(engine: Engine, chat?: () => ChatStatsSource | und
     collect() {
       const stats = chat?.()?.stats();
 
-      this.set(stats ? (numberField(stats, 'connections', 'open', 'connectionsOpen') ?? 0) : 0);
+      this.set(stats?.connections ?? 0);
     },
   });
   new Gauge({
@@ -147,9 +138,9 @@ export function createMetrics(engine: Engine, chat?: () => ChatStatsSource | und
       const stats = chat?.()?.stats();
 
       if (stats === undefined) return;
-      this.set({ kind: 'visitors' }, numberField(stats, 'visitors') ?? 0);
-      this.set({ kind: 'agents' }, numberField(stats, 'agents') ?? 0);
-      this.set({ kind: 'waiting' }, numberField(stats, 'waiting') ?? 0);
+      this.set({ kind: 'visitors' }, stats.visitors);
+      this.set({ kind: 'agents' }, stats.agents);
+      this.set({ kind: 'waiting' }, stats.waiting);
     },
   });
   new Gauge({
@@ -161,8 +152,24 @@ export function createMetrics(engine: Engine, chat?: () => ChatStatsSource | und
       const stats = chat?.()?.stats();
 
       if (stats === undefined) return;
-      this.set({ direction: 'in' }, numberField(stats, 'messagesIn') ?? 0);
-      this.set({ direction: 'out' }, numberField(stats, 'messagesOut') ?? 0);
+      this.set({ direction: 'in' }, stats.messagesIn);
+      this.set({ direction: 'out' }, stats.messagesOut);
+    },
+  });
+  new Gauge({
+    name: 'kefu_ws_events',
+    help: 'Live-chat events since start: resumes, duplicate ids, drops, refused handshakes, error frames',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      const stats = chat?.()?.stats();
+
+      if (stats === undefined) return;
+      this.set({ kind: 'resumes' }, stats.resumes);
+      this.set({ kind: 'duplicates' }, stats.duplicates);
+      this.set({ kind: 'drops' }, stats.drops);
+      this.set({ kind: 'refused' }, stats.refused);
+      this.set({ kind: 'errors' }, stats.errors);
     },
   });
 

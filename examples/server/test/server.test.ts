@@ -91,6 +91,7 @@ describe('example server', () => {
         'kefu_session_pool_hit_rate',
         'kefu_ws_connections',
         'kefu_ws_peers',
+        'kefu_ws_events',
       ]) {
         expect(body, name).toContain(name);
       }
