@@ -8,7 +8,16 @@
  * The encoder below writes only what this one graph needs.
  */
 
-type Field = Uint8Array;
+/**
+ * A message under construction: pieces and their total length. Nothing is
+ * copied until `flatten()`, so the index (tens of MB) is copied only once.
+ */
+interface Message {
+  parts: (Uint8Array | Message)[];
+  length: number;
+}
+
+type Field = Uint8Array | Message;
 
 const encoder = new TextEncoder();
 
@@ -26,15 +35,8 @@ function varint(value: bigint | number): number[] {
   return bytes;
 }
 
-function concat(parts: readonly Field[]): Field {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-
-  return out;
+function message(...parts: Field[]): Message {
+  return { parts, length: parts.reduce((n, p) => n + p.length, 0) };
 }
 
 /** A varint field. */
@@ -46,13 +48,27 @@ function int(field: number, value: bigint | number): Field {
 function bytes(field: number, value: Field | string): Field {
   const payload = typeof value === 'string' ? encoder.encode(value) : value;
 
-  return concat([
+  return message(
     Uint8Array.from([...varint((field << 3) | 2), ...varint(payload.length)]),
     payload,
-  ]);
+  );
 }
 
-const message = (...fields: Field[]): Field => concat(fields);
+function flatten(root: Message): Uint8Array {
+  const out = new Uint8Array(root.length);
+  let at = 0;
+  const write = (part: Field): void => {
+    if (part instanceof Uint8Array) {
+      out.set(part, at);
+      at += part.length;
+    } else {
+      for (const child of part.parts) write(child);
+    }
+  };
+  write(root);
+
+  return out;
+}
 
 const FLOAT = 1;
 const INT64 = 7;
@@ -90,8 +106,9 @@ function node(
  */
 export function searchGraph(vectors: Float32Array, dim: number): Uint8Array {
   const rows = vectors.length / dim;
-  // Copied out of shared memory: the encoder needs a plain buffer.
-  const raw = new Uint8Array(Float32Array.from(vectors).buffer);
+  // A view on the (shared) vectors: `flatten()` copies it once, little-endian
+  // as ONNX raw data must be (the byte order of every machine Kefu targets).
+  const raw = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength);
   const index = message(int(1, rows), int(1, dim), int(2, FLOAT), bytes(8, 'index'), bytes(9, raw));
 
   const graph = message(
@@ -117,10 +134,12 @@ export function searchGraph(vectors: Float32Array, dim: number): Uint8Array {
     bytes(12, valueInfo('indices', INT64, ['n', 'k'])),
   );
 
-  return message(
-    int(1, 7),
-    bytes(2, 'kefu'),
-    bytes(7, graph),
-    bytes(8, message(bytes(1, ''), int(2, 13))),
+  return flatten(
+    message(
+      int(1, 7),
+      bytes(2, 'kefu'),
+      bytes(7, graph),
+      bytes(8, message(bytes(1, ''), int(2, 13))),
+    ),
   );
 }
