@@ -80,6 +80,8 @@ describe('loadRules()', () => {
   it.each([
     ['bad-yaml.yaml', 'RULES_PARSE_FAILED', { line: 6 }],
     ['empty.yaml', 'RULES_PARSE_FAILED', {}],
+    ['bad-json.json', 'RULES_PARSE_FAILED', { line: 2 }],
+    ['unknown-field.json', 'RULES_INVALID', { ruleId: 'a', field: 'extra', line: 2 }],
     ['top-level.yaml', 'RULES_INVALID', { field: 'version', line: 1 }],
     [
       'unknown-field.yaml',
