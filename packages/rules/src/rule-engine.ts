@@ -129,7 +129,10 @@ export class RuleEngine extends EventEmitter<RulesEvents> implements RuleMatcher
     if (opts.watch) this.#watch(path, opts.debounceMs);
   }
 
-  /** Stops watching files. The rules loaded so far keep matching. */
+  /**
+   * Stops watching files; files loaded afterwards are not watched. The rules
+   * loaded so far keep matching.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     for (const close of this.#closers) close();
@@ -184,6 +187,7 @@ export class RuleEngine extends EventEmitter<RulesEvents> implements RuleMatcher
   }
 
   #watch(path: string, debounceMs: number): void {
+    if (this.#closed) return;
     const base = basename(path);
     let timer: NodeJS.Timeout | undefined;
     let queue = Promise.resolve();
@@ -192,7 +196,9 @@ export class RuleEngine extends EventEmitter<RulesEvents> implements RuleMatcher
     const reload = async (): Promise<void> => {
       if (this.#closed) return;
       try {
-        this.#applyFile(await readRuleFile(path));
+        const file = await readRuleFile(path);
+        if (this.#closed) return;
+        this.#applyFile(file);
       } catch (err) {
         const error = isKefuError(err)
           ? err
