@@ -143,7 +143,9 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
     await agent.goBack();
     await agent.locator('.log .row.visitor .bubble', { hasText: 'how do refunds work?' }).waitFor();
     await agent.locator('.log .row.bot .bubble', { hasText: /within 7 days/ }).waitFor();
-    expect(await agent.locator('.log .row.agent .bubble', { hasText: 'concierge' }).count()).toBe(1);
+    expect(await agent.locator('.log .row.agent .bubble', { hasText: 'concierge' }).count()).toBe(
+      1,
+    );
     await expect
       .poll(() => visitor.locator('#kefu-widget .notice', { hasText: /Mei joined/ }).count())
       .toBe(2);

@@ -69,7 +69,7 @@ describe('loadConfig()', () => {
     });
   });
 
-  it('resolves paths in a config file against the file\'s folder', async () => {
+  it("resolves paths in a config file against the file's folder", async () => {
     const file = join(dir, 'paths.yaml');
 
     await writeFile(file, 'pluginsDir: ./my-plugins\nrulesFile: ../rules.yaml\n');

@@ -18,7 +18,9 @@ describe('example server', () => {
   beforeAll(async () => {
     work = await makeWorkDir(PLUGINS);
 
-    const sink = { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) };
+    const sink = {
+      write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>),
+    };
 
     server = await startTestServer(
       { pluginsDir: work.pluginsDir, rulesFile: work.rulesFile },
@@ -227,6 +229,36 @@ describe('example server', () => {
       expect(metrics).toContain(
         'kefu_plugin_info{name="greeting",version="1.1.0",state="active"} 1',
       );
+    });
+
+    it("reloads a TypeScript plugin through the engine's transpiler too", async () => {
+      const file = join(work.pluginsDir, 'order-status.ts');
+      const source = await readFile(file, 'utf8');
+      const loaded = new Promise<void>((resolveLoaded) => {
+        const onLoaded = ({ name, version }: { name: string; version: string }): void => {
+          if (name !== 'order-status' || version !== '1.0.1') return;
+          server.engine.off('plugin.loaded', onLoaded);
+          resolveLoaded();
+        };
+
+        server.engine.on('plugin.loaded', onLoaded);
+      });
+
+      await writeFile(
+        file,
+        source
+          .replace("version: '1.0.0'", "version: '1.0.1'")
+          .replace("Sure — what's your order number?", 'Your order number, please?'),
+      );
+      await loaded;
+
+      const reply = await server.engine.handle({
+        sessionId: 'reload-ts',
+        text: 'where is my order',
+      });
+
+      expect(reply.plugin).toEqual({ name: 'order-status', version: '1.0.1' });
+      expect(reply.text).toBe('Your order number, please?');
     });
   });
 });
