@@ -409,12 +409,7 @@
   function onFrame(frame) {
     switch (frame.type) {
       case 'welcome': {
-        if (state.sessionId && frame.sessionId !== state.sessionId) {
-          // A new session (the old one was refused): the old transcript is not ours anymore.
-          state.messages = state.messages.filter((m) => m.pending);
-          state.lastSeq = 0;
-          state.agent = null;
-        }
+        if (state.sessionId && frame.sessionId !== state.sessionId) startOver();
         state.sessionId = frame.sessionId;
         state.token = frame.token;
         state.isWaiting = frame.waiting === true;
@@ -547,18 +542,37 @@
     render();
   }
 
+  /**
+   * Keeps the old transcript on screen but forgets its seqs (a new session
+   * numbers from 1 again), marks where the new conversation begins, and
+   * keeps unsent messages for it.
+   */
+  function startOver() {
+    const sent = state.messages.filter((m) => !m.pending).map(({ seq, ...m }) => m);
+    const unsent = state.messages.filter((m) => m.pending);
+
+    state.token = null;
+    state.sessionId = null;
+    state.lastSeq = 0;
+    state.agent = null;
+    state.isWaiting = false;
+    state.messages = sent;
+    if (sent.length > 0) {
+      state.messages.push({ from: 'notice', text: t('New conversation', '新的对话') });
+    }
+    state.messages.push(...unsent);
+  }
+
   function onError(frame) {
     if (
       frame.code === 'TRANSPORT_WS_TOKEN_INVALID' ||
       frame.code === 'TRANSPORT_WS_SESSION_NOT_FOUND'
     ) {
-      // The server forgot us (restart, expiry): start a fresh conversation.
-      state.token = null;
-      state.lastSeq = 0;
-      state.sessionId = null;
-      state.messages = state.messages.filter((m) => m.pending);
-      state.agent = null;
+      // The server forgot us (a restart with a new secret, an expired
+      // token): start a new conversation below the old transcript.
+      startOver();
       persist();
+      render();
       socket?.close();
       return;
     }

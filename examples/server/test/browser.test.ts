@@ -187,6 +187,21 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
       expect(await page.locator('#kefu-widget .row.visitor.pending').count()).toBe(0);
       expect(await bubble(page, 'visitor', 'how do refunds work?').count()).toBe(1);
       expect(await bubble(page, 'bot', /Kefu assistant/).count()).toBe(1);
+
+      // A restart with another secret cannot resume the old token: the widget
+      // starts a new conversation under the old transcript.
+      await first.close();
+      first = await startTestServer({ ...options, port, secret: `${secret}-rotated` });
+      await first.ready;
+      await page.locator('#kefu-widget .notice', { hasText: 'New conversation' }).waitFor({
+        timeout: 20_000,
+      });
+      await expect
+        .poll(() => page.locator('#kefu-widget .status').getAttribute('data-state'))
+        .toBe('online');
+      await say(page, 'are you open now?');
+      await bubble(page, 'bot', /We're (open|closed)/).waitFor();
+      expect(await bubble(page, 'visitor', 'how do refunds work?').count()).toBe(1);
     } finally {
       await page.close();
       await first?.close();
