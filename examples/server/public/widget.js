@@ -25,6 +25,8 @@
   const title = attr('title', 'Kefu 客服');
   const store = attr('storage', 'local') === 'session' ? sessionStorage : localStorage;
   const storeKey = `kefu:widget:${server.host}`;
+  // Known limit: only the last 200 messages are kept in storage, so a very
+  // long conversation shows its tail after a reload.
   const MAX_KEPT = 200;
 
   const hasCjk = (text) => /[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]/.test(text);
