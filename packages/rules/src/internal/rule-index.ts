@@ -111,18 +111,23 @@ export class RuleIndex {
   // Scratch state of one match() call, stamped with a generation number so
   // that nothing is cleared between calls.
   #gen = 0;
-  readonly #stamp: Uint32Array;
-  readonly #allMask: Uint32Array;
-  readonly #anyHit: Uint8Array;
+  // Per rule, four ints side by side (one cache line for a touched rule):
+  // the call's stamp, the mask of `all` terms hit, the first hit, any-hit.
+  readonly #state: Int32Array;
+  // What ranking needs of a rule, without reading the rule object.
+  readonly #priority: Int32Array;
+  readonly #allFull: Int32Array;
+  readonly #langMask: Uint8Array;
+  readonly #needsAny: Uint8Array;
   // Hits of one call live in flat arrays, chained per rule from #firstHit:
   // no object per hit, so nothing from a call outlives it in the young
   // generation (objects kept in a long-lived array get promoted, then
   // collected by the slow old-generation GC).
-  readonly #firstHit: Int32Array;
   #hitSlot = new Int32Array(64);
   #hitStart = new Int32Array(64);
   #hitEnd = new Int32Array(64);
   #hitDistance = new Int32Array(64);
+  #hitBase = new Float64Array(64);
   #hitNext = new Int32Array(64);
   #hitExec: (RegExpExecArray | undefined)[] = [];
   #hitCount = 0;
@@ -226,10 +231,11 @@ export class RuleIndex {
     this.#intentStamp = new Uint32Array(intents.size);
     this.#intentBest = new Int32Array(intents.size);
     this.#scores = new Float64Array(rules.length);
-    this.#stamp = new Uint32Array(rules.length);
-    this.#allMask = new Uint32Array(rules.length);
-    this.#anyHit = new Uint8Array(rules.length);
-    this.#firstHit = new Int32Array(rules.length);
+    this.#state = new Int32Array(rules.length * 4);
+    this.#priority = Int32Array.from(rules, (rule) => rule.priority);
+    this.#allFull = Int32Array.from(rules, (rule) => rule.allFull | 0);
+    this.#langMask = Uint8Array.from(rules, (rule) => rule.langMask);
+    this.#needsAny = Uint8Array.from(rules, (rule) => (rule.hasAnyGroup ? 1 : 0));
     this.#touched = new Int32Array(rules.length);
     this.#regexStamp = new Uint32Array(this.#regexes.length);
     this.#patternStamp = new Uint32Array(patterns);
@@ -281,9 +287,9 @@ export class RuleIndex {
   match(text: string, session: SessionView | undefined, limit: number): RuleCandidate[] {
     if (this.rules.length === 0 || text === '') return [];
 
-    this.#gen = (this.#gen + 1) >>> 0;
-    if (this.#gen === 0) {
-      this.#stamp.fill(0);
+    this.#gen++;
+    if (this.#gen >= 0x7fffffff) {
+      this.#state.fill(0);
       this.#regexStamp.fill(0);
       this.#patternStamp.fill(0);
       this.#intentStamp.fill(0);
@@ -331,11 +337,17 @@ export class RuleIndex {
   }
 
   #hit(rule: number, term: TermSlot, start: number, end: number, distance: number): void {
-    if (!this.#record(rule, term.slot, start, end, distance, undefined)) return;
+    const base =
+      term.kind === 'phrase'
+        ? SCORE.base.phrase
+        : term.kind === 'fuzzy'
+          ? SCORE.base.fuzzy - SCORE.perEdit * distance
+          : SCORE.base.keyword;
+    if (!this.#record(rule, term.slot, start, end, distance, base, undefined)) return;
 
-    if (term.allBit !== 0)
-      this.#allMask[rule] = ((this.#allMask[rule] as number) | term.allBit) >>> 0;
-    else this.#anyHit[rule] = 1;
+    const at = rule * 4;
+    if (term.allBit !== 0) this.#state[at + 1] = (this.#state[at + 1] as number) | term.allBit;
+    else this.#state[at + 3] = 1;
   }
 
   #hitRegex(
@@ -345,7 +357,9 @@ export class RuleIndex {
     start: number,
     end: number,
   ): void {
-    if (this.#record(rule, regex.slot, start, end, 0, exec)) this.#anyHit[rule] = 1;
+    if (this.#record(rule, regex.slot, start, end, 0, SCORE.base.regex, exec)) {
+      this.#state[rule * 4 + 3] = 1;
+    }
   }
 
   /** Records a hit of a rule's slot; false when that slot already hit. */
@@ -355,16 +369,19 @@ export class RuleIndex {
     start: number,
     end: number,
     distance: number,
+    base: number,
     exec: RegExpExecArray | undefined,
   ): boolean {
-    if (this.#stamp[rule] !== this.#gen) {
-      this.#stamp[rule] = this.#gen;
-      this.#allMask[rule] = 0;
-      this.#anyHit[rule] = 0;
-      this.#firstHit[rule] = -1;
+    const state = this.#state;
+    const at = rule * 4;
+    if (state[at] !== this.#gen) {
+      state[at] = this.#gen;
+      state[at + 1] = 0;
+      state[at + 2] = -1;
+      state[at + 3] = 0;
       this.#touched[this.#touchedCount++] = rule;
     } else {
-      for (let h = this.#firstHit[rule] as number; h >= 0; h = this.#hitNext[h] as number) {
+      for (let h = state[at + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
         if (this.#hitSlot[h] === slot) return false;
       }
     }
@@ -375,8 +392,9 @@ export class RuleIndex {
     this.#hitStart[h] = start;
     this.#hitEnd[h] = end;
     this.#hitDistance[h] = distance;
-    this.#hitNext[h] = this.#firstHit[rule] as number;
-    this.#firstHit[rule] = h;
+    this.#hitBase[h] = base;
+    this.#hitNext[h] = state[at + 2] as number;
+    state[at + 2] = h;
     if (exec !== undefined) this.#hitExec[h] = exec;
 
     return true;
@@ -393,6 +411,9 @@ export class RuleIndex {
     this.#hitEnd = grow(this.#hitEnd);
     this.#hitDistance = grow(this.#hitDistance);
     this.#hitNext = grow(this.#hitNext);
+    const bases = new Float64Array(this.#hitBase.length * 2);
+    bases.set(this.#hitBase);
+    this.#hitBase = bases;
   }
 
   /** The hits of a rule as objects, in the order they were found (for output). */
@@ -400,7 +421,7 @@ export class RuleIndex {
     const rule = this.rules[r] as CompiledRule;
     const hits: Hit[] = [];
 
-    for (let h = this.#firstHit[r] as number; h >= 0; h = this.#hitNext[h] as number) {
+    for (let h = this.#state[r * 4 + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
       const slot = this.#hitSlot[h] as number;
       const term = rule.terms[slot];
       const regex = term === undefined ? rule.regexes[slot - rule.terms.length] : undefined;
@@ -509,7 +530,7 @@ export class RuleIndex {
   /** Checks the `all` terms that are not indexed; false when one is missing. */
   #completeAll(r: number, rule: CompiledRule): boolean {
     for (const t of rule.terms) {
-      if (t.allBit === 0 || ((this.#allMask[r] as number) & t.allBit) !== 0) continue;
+      if (t.allBit === 0 || ((this.#state[r * 4 + 1] as number) & t.allBit) !== 0) continue;
 
       const id = this.#termPattern.get(t);
       if (id !== undefined) {
@@ -556,8 +577,8 @@ export class RuleIndex {
   /** True when rule `a` ranks before rule `b` (their scores given). */
   #before(a: number, sa: number, b: number, sb: number): boolean {
     if (sa !== sb) return sa > sb;
-    const pa = (this.rules[a] as CompiledRule).priority;
-    const pb = (this.rules[b] as CompiledRule).priority;
+    const pa = this.#priority[a] as number;
+    const pb = this.#priority[b] as number;
     // Ties go to the higher priority, then to the rule declared first.
     return pa !== pb ? pa > pb : a < b;
   }
@@ -574,18 +595,21 @@ export class RuleIndex {
 
     // Keep the best rule of each intent, without sorting every match: with
     // many rules on a common word, that sort would dominate.
+    const state = this.#state;
     for (let t = 0; t < this.#touchedCount; t++) {
       const r = this.#touched[t] as number;
-      const rule = this.rules[r] as CompiledRule;
-      if (rule.hasAnyGroup && this.#anyHit[r] === 0) continue;
-      if (rule.allFull !== 0 && this.#allMask[r] !== rule.allFull && !this.#completeAll(r, rule))
-        continue;
-      if (rule.langMask !== 0 && (rule.langMask & langs) === 0) continue;
+      if (this.#needsAny[r] === 1 && state[r * 4 + 3] === 0) continue;
+      const lang = this.#langMask[r] as number;
+      if (lang !== 0 && (lang & langs) === 0) continue;
 
-      const context = contextOf(rule, session);
+      const allFull = this.#allFull[r] as number;
+      const rule = this.rules[r] as CompiledRule;
+      if (allFull !== 0 && state[r * 4 + 1] !== allFull && !this.#completeAll(r, rule)) continue;
+
+      const context = rule.when === undefined ? 0 : contextOf(rule, session);
       if (context < 0) continue;
 
-      const score = this.#score(r, rule, content, context);
+      const score = this.#score(r, content, context);
       this.#scores[r] = score;
 
       const intent = this.#intentOf[r] as number;
@@ -631,7 +655,7 @@ export class RuleIndex {
     });
   }
 
-  #score(r: number, rule: CompiledRule, content: number, context: number): number {
+  #score(r: number, content: number, context: number): number {
     const hitStart = this.#hitStart;
     const hitEnd = this.#hitEnd;
     let ids = this.#order;
@@ -640,17 +664,9 @@ export class RuleIndex {
 
     // Hits in order of start (longest first on a tie), by insertion: a rule
     // has a handful of hits at most.
-    for (let h = this.#firstHit[r] as number; h >= 0; h = this.#hitNext[h] as number) {
-      const term = rule.terms[this.#hitSlot[h] as number];
-      const kindBase =
-        term === undefined
-          ? SCORE.base.regex
-          : term.kind === 'phrase'
-            ? SCORE.base.phrase
-            : term.kind === 'fuzzy'
-              ? SCORE.base.fuzzy - SCORE.perEdit * (this.#hitDistance[h] as number)
-              : SCORE.base.keyword;
-      if (kindBase > base) base = kindBase;
+    for (let h = this.#state[r * 4 + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
+      const hitBase = this.#hitBase[h] as number;
+      if (hitBase > base) base = hitBase;
 
       if (count === ids.length) this.#order = ids = growInt32(ids);
       const s = hitStart[h] as number;
@@ -686,7 +702,7 @@ export class RuleIndex {
       SCORE.coverage * coverage +
       extra +
       SCORE.context * context +
-      SCORE.perPriority * rule.priority;
+      SCORE.perPriority * (this.#priority[r] as number);
 
     return Math.round(Math.min(1, Math.max(0, score)) * 10_000) / 10_000;
   }
