@@ -91,6 +91,24 @@ describe('human handoff', () => {
     expect(visitor.frames.some((f) => f.replyTo === 'v2')).toBe(false);
   });
 
+  it('answers an agent message sent twice with its first ack', async () => {
+    const ann = await agent('ann');
+    const visitor = await connect();
+    const { sessionId } = await visitor.hello();
+    ann.send({ type: 'join', sessionId });
+    await ann.nextOf('joined');
+
+    ann.send({ type: 'message', id: 'same', sessionId, text: 'once' });
+    const first = await ann.nextOf('ack', { id: 'same' });
+    ann.send({ type: 'message', id: 'same', sessionId, text: 'once' });
+    const second = await ann.nextOf('ack', { id: 'same' });
+    ann.send({ type: 'message', id: 'next', sessionId, text: 'twice?' });
+    await visitor.nextOf('message', { text: 'twice?' });
+
+    expect(second).toMatchObject({ seq: first.seq, duplicate: true });
+    expect(visitor.frames.filter((f) => f.type === 'message' && f.text === 'once')).toHaveLength(1);
+  });
+
   it('gives a session back to the bot when its agent disconnects', async () => {
     const ann = await agent('ann');
     const visitor = await connect();

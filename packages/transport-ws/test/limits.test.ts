@@ -66,6 +66,14 @@ describe('malformed frames', () => {
     await client.nextOf('pong');
   });
 
+  it('lets ws close with 1009 a frame past its hard ceiling', async () => {
+    const { url } = await serve({ maxPayload: 1024 });
+    const client = await connect(url);
+    client.ws.send('x'.repeat(70 * 1024));
+
+    expect(await client.closed).toMatchObject({ code: 1009 });
+  });
+
   it('refuses text longer than maxTextLength', async () => {
     const { url } = await serve({ maxTextLength: 10 });
     const client = await connect(url);
