@@ -42,9 +42,14 @@ function meanNll(logits: Float32Array, ys: Int32Array, classes: number, temperat
 /**
  * Temperature scaling: the `T` that minimises the negative log-likelihood of
  * held-out labels under `softmax(logits / T)`, searched on a log scale and
- * refined by golden-section search.
+ * refined by golden-section search, pausing between evaluations.
  */
-export function fitTemperature(logits: Float32Array, ys: Int32Array, classes: number): number {
+export async function fitTemperature(
+  logits: Float32Array,
+  ys: Int32Array,
+  classes: number,
+  pause: () => Promise<void> = async () => {},
+): Promise<number> {
   if (ys.length === 0 || classes < 2) return 1;
 
   let best = 1;
@@ -53,6 +58,7 @@ export function fitTemperature(logits: Float32Array, ys: Int32Array, classes: nu
     const t = Math.exp(e);
     const nll = meanNll(logits, ys, classes, t);
     if (nll < bestNll) [best, bestNll] = [t, nll];
+    await pause();
   }
 
   const ratio = (Math.sqrt(5) - 1) / 2;
@@ -63,6 +69,7 @@ export function fitTemperature(logits: Float32Array, ys: Int32Array, classes: nu
     const b = lo + ratio * (hi - lo);
     if (meanNll(logits, ys, classes, Math.exp(a)) < meanNll(logits, ys, classes, Math.exp(b))) hi = b;
     else lo = a;
+    await pause();
   }
 
   return Math.exp((lo + hi) / 2);

@@ -29,6 +29,23 @@ const FAMILIAR_KNOWN = 0.5;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * A check to call inside long loops: it yields to the event loop once the
+ * current slice of work has run `sliceMs`, so that no step of training holds
+ * the thread for long.
+ */
+function slicer(sliceMs = 20): () => Promise<void> | undefined {
+  let start = performance.now();
+
+  return () => {
+    if (performance.now() - start < sliceMs) return undefined;
+
+    return yieldToLoop().then(() => {
+      start = performance.now();
+    });
+  };
+}
+
 interface Served {
   model: ClassicModel;
   featurizer: Featurizer;
@@ -294,17 +311,20 @@ export class ClassicNlu implements NluProvider {
     const oosIndex = labelIndex.get(o.oosIntent) ?? -1;
     const classes = labels.length;
 
-    let sliceStart = performance.now();
+    const slice = slicer();
     const raw = [];
     for (const e of data) {
       raw.push(featurizer.extract(e.text));
-      if (performance.now() - sliceStart > 20) {
-        await yieldToLoop();
-        sliceStart = performance.now();
-      }
+      await slice();
     }
+    this.logger.debug({ phase: 'idf' }, 'classic NLU training phase');
     featurizer.fitIdf(raw);
-    const xs = raw.map((r) => featurizer.weigh(r));
+    await yieldToLoop();
+    const xs: SparseVector[] = [];
+    for (const r of raw) {
+      xs.push(featurizer.weigh(r));
+      await slice();
+    }
 
     const params: TrainParams = {
       epochs: o.epochs,
@@ -319,11 +339,15 @@ export class ClassicNlu implements NluProvider {
     let temperature = 1;
     let threshold = o.threshold ?? MIN_THRESHOLD;
     if (o.threshold === undefined && classes > 1) {
+      this.logger.debug({ phase: 'calibrate' }, 'classic NLU training phase');
       ({ temperature, threshold } = await this.calibrate(xs, ys, classes, oosIndex, params));
       threshold = Math.max(threshold, MIN_THRESHOLD);
     }
 
+    this.logger.debug({ phase: 'train' }, 'classic NLU training phase');
     const linear = await trainSoftmax(xs, ys, features.dim, classes, params);
+    await yieldToLoop();
+    this.logger.debug({ phase: 'quantize' }, 'classic NLU training phase');
     const q = quantize(linear.weights, features.dim, classes);
 
     return {
@@ -368,6 +392,7 @@ export class ClassicNlu implements NluProvider {
 
       const foldXs = trainIdx.map((i) => xs[i]!);
       const foldYs = Int32Array.from(trainIdx, (i) => ys[i]!);
+      this.logger.debug({ phase: 'train-fold' }, 'classic NLU training phase');
       const m = await trainSoftmax(foldXs, foldYs, this.options.dim, classes, params);
 
       // What the fold's model saw, so that held-out text is as familiar to
@@ -375,7 +400,9 @@ export class ClassicNlu implements NluProvider {
       seen.fill(0);
       for (const x of foldXs) for (const b of x.idx) seen[b] = 1;
 
+      const slice = slicer();
       for (const i of testIdx) {
+        await slice();
         const x = xs[i]!;
         logits(m, x, z);
         heldIdx.push(i);
@@ -387,12 +414,15 @@ export class ClassicNlu implements NluProvider {
       await yieldToLoop();
     }
 
+    this.logger.debug({ phase: 'fit-temperature' }, 'classic NLU training phase');
     const heldYs = Int32Array.from(heldIdx, (i) => ys[i]!);
     const all = Float32Array.from(heldLogits);
-    const temperature = fitTemperature(all, heldYs, classes);
+    const temperature = await fitTemperature(all, heldYs, classes, yieldToLoop);
 
     const accept: number[] = [];
+    const slice = slicer();
     for (let n = 0; n < heldIdx.length; n++) {
+      await slice();
       if (heldYs[n] === oosIndex) continue;
       const p = all.subarray(n * classes, (n + 1) * classes).slice();
       softmax(p, temperature);
