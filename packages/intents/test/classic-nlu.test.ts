@@ -147,6 +147,16 @@ describe('ClassicNlu', () => {
       expect((await nlu.classify('cancel my order'))[0]?.intent).toBe('cancel_order');
     });
 
+    it('answers from the previous model while a new one trains', async () => {
+      const nlu = new ClassicNlu();
+      await nlu.train(en);
+
+      const training = nlu.train(zh);
+      expect((await nlu.classify('please cancel my order'))[0]?.intent).toBe('cancel_order');
+      await training;
+      expect((await nlu.classify('我要退款'))[0]?.intent).toBe('退款');
+    });
+
     it('serves one intent alone', async () => {
       const nlu = new ClassicNlu();
       await nlu.train([

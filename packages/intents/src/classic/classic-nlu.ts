@@ -88,8 +88,6 @@ export class ClassicNlu implements NluProvider {
   private queue: Promise<unknown> = Promise.resolve();
   private last: ClassicTrainInfo | undefined;
   private z = new Float32Array(0);
-  /** The last calibration's per-example acceptance scores, kept for tuning scripts. */
-  private heldOutAccept: Float64Array | undefined;
 
   /** @throws KefuError `INTENTS_OPTIONS_INVALID` when an option is out of range. */
   constructor(options: ClassicNluOptions = {}) {
@@ -431,9 +429,7 @@ export class ClassicNlu implements NluProvider {
       accept.push(best === oosIndex ? 0 : p[best]! * familiarity(heldKnown[n]!));
     }
 
-    this.heldOutAccept = Float64Array.from(accept);
-
-    return { temperature, threshold: thresholdForRejectRate(this.heldOutAccept, this.options.rejectRate) };
+    return { temperature, threshold: thresholdForRejectRate(Float64Array.from(accept), this.options.rejectRate) };
   }
 }
 

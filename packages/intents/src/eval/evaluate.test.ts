@@ -52,3 +52,12 @@ describe('evaluate()', () => {
     expect(report.classifyPerSec).toBeGreaterThan(0);
   });
 });
+
+describe('scorePredictions() with unusual intent names', () => {
+  it('keeps an intent named __proto__ as a plain entry', () => {
+    const s = scorePredictions(rows([['x', '__proto__']]), ['__proto__']);
+
+    expect(Object.keys(s.perIntent)).toEqual(['__proto__']);
+    expect(JSON.parse(JSON.stringify(s.perIntent)).__proto__).toMatchObject({ f1: 1 });
+  });
+});

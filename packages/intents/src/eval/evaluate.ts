@@ -139,7 +139,8 @@ export function scorePredictions(
     }
   });
 
-  const perIntent: Record<string, IntentMetrics> = {};
+  // No prototype: an intent may be named like an Object.prototype member.
+  const perIntent: Record<string, IntentMetrics> = Object.create(null) as Record<string, IntentMetrics>;
   let f1Sum = 0;
   for (const [intent, support] of [...goldCount].sort(([a], [b]) => a.localeCompare(b))) {
     const t = tp.get(intent) ?? 0;
