@@ -185,6 +185,24 @@
     state.selected = id;
     persist();
     render();
+    if (id && !state.conversations.get(id)?.isJoined) loadPreview(id);
+  }
+
+  /** Shows a conversation before joining it, from the engine's history. */
+  async function loadPreview(id) {
+    try {
+      const res = await fetch(`/api/conversations/${encodeURIComponent(id)}`, {
+        headers: { authorization: `Bearer ${state.token}` },
+      });
+      if (!res.ok) return;
+      const body = await res.json();
+      const c = conversation(id);
+      if (c.isJoined) return;
+      c.messages = body.history.map((h) => ({ from: h.from, text: h.text, at: h.at }));
+      if (state.selected === id) render();
+    } catch {
+      // A preview is a convenience: joining still brings the history.
+    }
   }
 
   // ---- connection -----------------------------------------------------------------------

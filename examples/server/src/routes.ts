@@ -43,7 +43,11 @@ export interface RouteContext {
   logger: Logger;
   /** False once draining has begun: `/readyz` answers 503 so balancers move on. */
   isAccepting(): boolean;
+  /** Whether a bearer token is the agents' secret (for the conversation API). */
+  isAgentToken(token: string): boolean;
 }
+
+const CONVERSATION_PATH = /^\/api\/conversations\/([^/]{1,128})$/;
 
 function send(res: ServerResponse, status: number, body: string, type: string): void {
   res.writeHead(status, {
@@ -88,6 +92,43 @@ async function serveFile(ctx: RouteContext, res: ServerResponse, relative: strin
 }
 
 /**
+ * `GET /api/conversations/:sessionId` for agents: the engine's history of a
+ * session, so the console can show a waiting conversation before joining it.
+ */
+async function sendConversation(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  encodedId: string,
+): Promise<void> {
+  const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+
+  if (auth?.[1] === undefined || !ctx.isAgentToken(auth[1])) {
+    res.setHeader('www-authenticate', 'Bearer');
+    return sendJson(res, 401, { error: 'agent token required' });
+  }
+
+  let sessionId: string;
+
+  try {
+    sessionId = decodeURIComponent(encodedId);
+  } catch {
+    return sendJson(res, 404, { error: 'not found' });
+  }
+
+  const session = await ctx.engine.getSession(sessionId);
+
+  if (session === undefined) return sendJson(res, 404, { error: 'not found' });
+
+  return sendJson(res, 200, {
+    sessionId,
+    turns: session.turns,
+    lastIntent: session.lastIntent ?? null,
+    history: session.history.map(({ from, text, at, intent }) => ({ from, text, at, intent })),
+  });
+}
+
+/**
  * The HTTP side of the example server: pages, static assets, probes and
  * metrics. The live chat on `/ws` is handled by the transport on `upgrade`.
  */
@@ -115,6 +156,10 @@ export function createRequestHandler(ctx: RouteContext) {
           return send(res, 200, body, ctx.metrics.contentType);
         }
         default: {
+          const conversation = CONVERSATION_PATH.exec(path);
+
+          if (conversation !== null) return await sendConversation(ctx, req, res, conversation[1]!);
+
           const page = PAGES[path];
           let relative: string;
 

@@ -160,6 +160,7 @@ async function assemble(
       publicDir: PUBLIC_DIR,
       logger: logger.child({ component: 'http' }),
       isAccepting: () => isAccepting,
+      isAgentToken: (token) => sameSecret(token, config.agentToken),
     }),
   );
 

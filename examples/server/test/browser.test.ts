@@ -105,6 +105,8 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
     await agent.locator('.waiting-list .item').first().waitFor();
     await agent.screenshot({ path: join(ARTIFACTS, 'console-waiting.png') });
     await agent.locator('.waiting-list .item').first().click();
+    // Before joining, the console already shows what was said.
+    await agent.locator('.log .row.bot .bubble', { hasText: /Order 20261203/ }).waitFor();
     await agent.locator('.chat-head .join').click();
     await agent.locator('.log .row.visitor .bubble', { hasText: 'Where is my order?' }).waitFor();
     await visitor.locator('#kefu-widget .notice', { hasText: /Mei joined/ }).waitFor();
