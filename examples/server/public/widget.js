@@ -435,7 +435,8 @@
         if (m) {
           m.pending = false;
           m.seq = frame.seq;
-          if (!state.agent) startBotTyping();
+          // A duplicate's answer, if any, came with the replay already.
+          if (!state.agent && frame.duplicate !== true) startBotTyping();
         }
         noteSeq(frame.seq);
         persist();
