@@ -80,15 +80,22 @@ export async function fitTemperature(
  * held-out examples to out-of-scope. `accept` holds, per in-scope example,
  * the calibrated probability of its best in-scope intent, or 0 when the
  * model already ranked the out-of-scope class first.
+ *
+ * A quantile read off one or two examples says little about new text (on
+ * small sets it is just the least confident example), so unless at least
+ * {@link MIN_BELOW} held-out examples fall below it, the answer is 0: the
+ * caller's floor applies.
  */
 export function thresholdForRejectRate(accept: Float64Array, rejectRate: number): number {
-  if (accept.length === 0) return 0;
+  const want = Math.floor(rejectRate * accept.length);
+  if (want < MIN_BELOW) return 0;
 
   const sorted = Float64Array.from(accept).sort();
   const alreadyRejected = sorted.findIndex((s) => s > 0);
-  const want = Math.floor(rejectRate * sorted.length);
-  if (alreadyRejected < 0) return 0;
-  if (want <= alreadyRejected) return 0;
+  if (alreadyRejected < 0 || want <= alreadyRejected) return 0;
 
   return sorted[Math.min(want, sorted.length - 1)]!;
 }
+
+/** Held-out examples that must fall below a calibrated threshold for it to count. */
+export const MIN_BELOW = 2;

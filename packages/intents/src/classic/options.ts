@@ -37,7 +37,7 @@ export const classicNluOptionsSchema = z
      * send to `oos`. Higher catches more out-of-scope text and loses more
      * in-scope answers.
      */
-    rejectRate: z.number().min(0).max(0.5).default(0.01),
+    rejectRate: z.number().min(0).max(0.5).default(0.0115),
     /** A fixed confidence threshold; skips calibration of the threshold when set. */
     threshold: z.number().min(0).max(1).optional(),
     /** The intent name that means out of scope. */
