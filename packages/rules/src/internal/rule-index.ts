@@ -29,24 +29,13 @@ export const SCORE = {
   perPriority: 0.0005,
 } as const;
 
-interface TokenPosting {
-  rule: number;
-  term: TermSlot;
-  /** Every stem of the term; one for a single word. */
-  stems: readonly string[];
-  /** Position in `stems` of the stem this posting is filed under (the rarest). */
-  at: number;
-}
-
-interface CharPosting {
-  rule: number;
-  term: TermSlot;
-}
-
-interface RuleRef {
-  rule: number;
-  term: TermSlot;
-}
+// A term of a rule is known to the index by a number, its "ref": the
+// rule's first ref plus the term's slot. Everything a hit needs of it (rule,
+// slot, `all` bit, kind) sits in typed arrays indexed by ref, so matching
+// reads no rule or term object, and postings are lists of refs.
+const KIND_KEYWORD = 0;
+const KIND_PHRASE = 1;
+const KIND_FUZZY = 2;
 
 interface RegexEntry {
   re: RegExp;
@@ -92,14 +81,26 @@ function findStems(
  */
 export class RuleIndex {
   readonly rules: readonly CompiledRule[];
-  readonly #words = new Map<string, TokenPosting[]>();
+  // Refs filed under each stem (a phrase under its rarest stem).
+  readonly #words = new Map<string, Int32Array>();
   readonly #ac = new AhoCorasick();
-  readonly #acTerms: (CharPosting[] | undefined)[] = [];
+  readonly #acTerms: (Int32Array | undefined)[] = [];
   readonly #acGates: (number[] | undefined)[] = [];
   readonly #acEdges: Uint8Array;
-  readonly #termPattern = new Map<TermSlot, number>();
   readonly #fuzzy = new FuzzyIndex();
-  readonly #fuzzyUsers: RuleRef[][] = [];
+  readonly #fuzzyUsers: Int32Array[] = [];
+  // Per ref (see KIND_KEYWORD): what a hit of that term records.
+  readonly #refRule: Int32Array;
+  readonly #refSlot: Int32Array;
+  readonly #refAllBit: Int32Array;
+  readonly #refKind: Uint8Array;
+  /** The automaton pattern of a CJK term, -1 for a term matched on words. */
+  readonly #refPattern: Int32Array;
+  /** Stems of a multi-word term; undefined for one word or a CJK term. */
+  readonly #refStems: (readonly string[] | undefined)[] = [];
+  /** Position in its stems of the stem a phrase is filed under (the rarest). */
+  readonly #refAt: Int32Array;
+  readonly #firstRef: Int32Array;
   readonly #regexes: RegexEntry[] = [];
   readonly #alwaysRegexes: number[] = [];
   /** The run of digits each regex needs (0: none). */
@@ -169,6 +170,24 @@ export class RuleIndex {
       return least;
     };
 
+    const firstRef = new Int32Array(rules.length + 1);
+    for (let r = 0; r < rules.length; r++)
+      firstRef[r + 1] = (firstRef[r] as number) + (rules[r] as CompiledRule).terms.length;
+    const refs = firstRef[rules.length] as number;
+    this.#firstRef = firstRef;
+    this.#refRule = new Int32Array(refs);
+    this.#refSlot = new Int32Array(refs);
+    this.#refAllBit = new Int32Array(refs);
+    this.#refKind = new Uint8Array(refs);
+    this.#refPattern = new Int32Array(refs).fill(-1);
+    this.#refAt = new Int32Array(refs);
+    this.#refStems.length = refs;
+
+    // Postings while they are collected, packed into typed arrays below.
+    const words = new Map<string, number[]>();
+    const acTerms: number[][] = [];
+    const fuzzyUsers: number[][] = [];
+
     rules.forEach((rule, r) => {
       let anchor: TermSlot | undefined;
       let anchorRarity = Infinity;
@@ -179,16 +198,24 @@ export class RuleIndex {
       }
 
       for (const t of rule.terms) {
+        const ref = (firstRef[r] as number) + t.slot;
+        this.#refRule[ref] = r;
+        this.#refSlot[ref] = t.slot;
+        this.#refAllBit[ref] = t.allBit;
+        this.#refKind[ref] =
+          t.kind === 'phrase' ? KIND_PHRASE : t.kind === 'fuzzy' ? KIND_FUZZY : KIND_KEYWORD;
+
         const indexed = t.allBit === 0 || t === anchor;
         if (t.chars !== undefined) {
           const id = this.#ac.add(t.chars);
-          this.#termPattern.set(t, id);
+          this.#refPattern[ref] = id;
           edges[id] =
             (isAlnumCode(t.chars.charCodeAt(0)) ? 1 : 0) |
             (isAlnumCode(t.chars.charCodeAt(t.chars.length - 1)) ? 2 : 0);
-          if (indexed) (this.#acTerms[id] ??= []).push({ rule: r, term: t });
-        } else if (t.stems !== undefined && indexed) {
-          this.#addWords(t, r, frequency);
+          if (indexed) (acTerms[id] ??= []).push(ref);
+        } else if (t.stems !== undefined) {
+          if (t.stems.length > 1) this.#refStems[ref] = t.stems;
+          if (indexed) this.#addWords(t.stems, ref, frequency, words);
         }
 
         if (t.budget !== undefined && t.stems !== undefined) {
@@ -197,9 +224,9 @@ export class RuleIndex {
           if (id === undefined) {
             id = this.#fuzzy.add(stem, t.budget);
             fuzzyIds.set(stem, id);
-            this.#fuzzyUsers.push([]);
+            fuzzyUsers.push([]);
           }
-          (this.#fuzzyUsers[id] as RuleRef[]).push({ rule: r, term: t });
+          (fuzzyUsers[id] as number[]).push(ref);
         }
       }
 
@@ -219,6 +246,12 @@ export class RuleIndex {
     });
     this.#ac.build();
     this.#digitRegexes.sort((a, b) => a.digits - b.digits);
+    for (const [stem, list] of words) this.#words.set(stem, Int32Array.from(list));
+    for (let id = 0; id < acTerms.length; id++) {
+      const list = acTerms[id];
+      if (list !== undefined) this.#acTerms[id] = Int32Array.from(list);
+    }
+    for (const list of fuzzyUsers) this.#fuzzyUsers.push(Int32Array.from(list));
 
     const patterns = this.#ac.size;
     this.#acEdges = Uint8Array.from({ length: patterns }, (_, i) => edges[i] ?? 0);
@@ -262,19 +295,23 @@ export class RuleIndex {
     };
   }
 
-  #addWords(term: TermSlot, rule: number, frequency: Map<string, number>): void {
-    const stems = term.stems as string[];
+  #addWords(
+    stems: readonly string[],
+    ref: number,
+    frequency: Map<string, number>,
+    words: Map<string, number[]>,
+  ): void {
     let at = 0;
     for (let k = 1; k < stems.length; k++) {
       if ((frequency.get(stems[k] as string) ?? 0) < (frequency.get(stems[at] as string) ?? 0))
         at = k;
     }
+    this.#refAt[ref] = at;
 
     const key = stems[at] as string;
-    const posting: TokenPosting = { rule, term, stems, at };
-    const list = this.#words.get(key);
-    if (list === undefined) this.#words.set(key, [posting]);
-    else list.push(posting);
+    const list = words.get(key);
+    if (list === undefined) words.set(key, [ref]);
+    else list.push(ref);
   }
 
   #addGate(literal: string, regex: number): void {
@@ -336,17 +373,21 @@ export class RuleIndex {
     return this.#rank(text, session, limit, Math.max(1, content), langs);
   }
 
-  #hit(rule: number, term: TermSlot, start: number, end: number, distance: number): void {
+  #hit(ref: number, start: number, end: number, distance: number): void {
+    const kind = this.#refKind[ref] as number;
     const base =
-      term.kind === 'phrase'
+      kind === KIND_PHRASE
         ? SCORE.base.phrase
-        : term.kind === 'fuzzy'
+        : kind === KIND_FUZZY
           ? SCORE.base.fuzzy - SCORE.perEdit * distance
           : SCORE.base.keyword;
-    if (!this.#record(rule, term.slot, start, end, distance, base, undefined)) return;
+    const rule = this.#refRule[ref] as number;
+    if (!this.#record(rule, this.#refSlot[ref] as number, start, end, distance, base, undefined))
+      return;
 
     const at = rule * 4;
-    if (term.allBit !== 0) this.#state[at + 1] = (this.#state[at + 1] as number) | term.allBit;
+    const allBit = this.#refAllBit[ref] as number;
+    if (allBit !== 0) this.#state[at + 1] = (this.#state[at + 1] as number) | allBit;
     else this.#state[at + 3] = 1;
   }
 
@@ -454,27 +495,29 @@ export class RuleIndex {
         // Only words that matched nothing exactly are looked up for typos.
         if (this.#fuzzy.size > 0 && token.script === 'latin' && token.stem.length >= 4) {
           for (const f of this.#fuzzy.lookup(token.stem)) {
-            for (const u of this.#fuzzyUsers[f.term] as RuleRef[]) {
-              this.#hit(u.rule, u.term, token.start, token.end, f.distance);
-            }
+            const users = this.#fuzzyUsers[f.term] as Int32Array;
+            for (let u = 0; u < users.length; u++)
+              this.#hit(users[u] as number, token.start, token.end, f.distance);
           }
         }
         continue;
       }
 
-      for (const p of postings) {
-        if (p.stems.length === 1) {
-          this.#hit(p.rule, p.term, token.start, token.end, 0);
+      for (let p = 0; p < postings.length; p++) {
+        const ref = postings[p] as number;
+        const stems = this.#refStems[ref];
+        if (stems === undefined) {
+          this.#hit(ref, token.start, token.end, 0);
           continue;
         }
-        const first = i - p.at;
-        const last = first + p.stems.length - 1;
+        const first = i - (this.#refAt[ref] as number);
+        const last = first + stems.length - 1;
         if (first < 0 || last >= tokens.length) continue;
 
         let k = 0;
-        while (k < p.stems.length && (tokens[first + k] as Token).stem === p.stems[k]) k++;
-        if (k === p.stems.length)
-          this.#hit(p.rule, p.term, (tokens[first] as Token).start, (tokens[last] as Token).end, 0);
+        while (k < stems.length && (tokens[first + k] as Token).stem === stems[k]) k++;
+        if (k === stems.length)
+          this.#hit(ref, (tokens[first] as Token).start, (tokens[last] as Token).end, 0);
       }
     }
   }
@@ -522,7 +565,9 @@ export class RuleIndex {
           this.#patternStart[id] = start;
           this.#patternEnd[id] = end;
         }
-        for (const p of this.#acTerms[id] ?? NONE) this.#hit(p.rule, p.term, start, end, 0);
+        const refs = this.#acTerms[id];
+        if (refs === undefined) continue;
+        for (let p = 0; p < refs.length; p++) this.#hit(refs[p] as number, start, end, 0);
       }
     }
   }
@@ -532,15 +577,16 @@ export class RuleIndex {
     for (const t of rule.terms) {
       if (t.allBit === 0 || ((this.#state[r * 4 + 1] as number) & t.allBit) !== 0) continue;
 
-      const id = this.#termPattern.get(t);
-      if (id !== undefined) {
+      const ref = (this.#firstRef[r] as number) + t.slot;
+      const id = this.#refPattern[ref] as number;
+      if (id >= 0) {
         if (this.#patternStamp[id] !== this.#gen) return false;
-        this.#hit(r, t, this.#patternStart[id] as number, this.#patternEnd[id] as number, 0);
+        this.#hit(ref, this.#patternStart[id] as number, this.#patternEnd[id] as number, 0);
         continue;
       }
       const span = findStems(this.#tokens, t.stems as string[]);
       if (span === undefined) return false;
-      this.#hit(r, t, span[0], span[1], 0);
+      this.#hit(ref, span[0], span[1], 0);
     }
     return true;
   }
