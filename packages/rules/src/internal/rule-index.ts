@@ -133,6 +133,7 @@ export class RuleIndex {
   #hitExec: (RegExpExecArray | undefined)[] = [];
   #hitCount = 0;
   #order = new Int32Array(16);
+  #shown = new Int32Array(16);
   readonly #regexStamp: Uint32Array;
   readonly #patternStamp: Uint32Array;
   readonly #patternStart: Int32Array;
@@ -457,12 +458,58 @@ export class RuleIndex {
     this.#hitBase = bases;
   }
 
-  /** The hits of a rule as objects, in the order they were found (for output). */
-  #hitsOf(r: number): Hit[] {
+  /**
+   * Puts the hits a rule reports, in the order they were found, at the start
+   * of `#shown`; returns how many. Only the few candidates returned get here.
+   */
+  #showHits(r: number): number {
+    let shown = this.#shown;
+    let count = 0;
+    for (let h = this.#state[r * 4 + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
+      if (count === shown.length) this.#shown = shown = growInt32(shown);
+      shown[count++] = h;
+    }
+    shown.subarray(0, count).reverse();
+
+    // A fuzzy term that also matched exactly as a keyword says nothing new.
+    // The first hit on a span is always kept, so comparing with the hits
+    // kept so far is enough.
+    const terms = (this.rules[r] as CompiledRule).terms.length;
+    const firstRef = this.#firstRef[r] as number;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const h = shown[i] as number;
+      const slot = this.#hitSlot[h] as number;
+      if (
+        slot < terms &&
+        this.#refKind[firstRef + slot] === KIND_FUZZY &&
+        this.#hitDistance[h] === 0 &&
+        this.#sameSpan(h, kept)
+      )
+        continue;
+      shown[kept++] = h;
+    }
+    return kept;
+  }
+
+  /** Whether one of the first `count` shown hits covers the span of hit `h`. */
+  #sameSpan(h: number, count: number): boolean {
+    const start = this.#hitStart[h] as number;
+    const end = this.#hitEnd[h] as number;
+    for (let i = 0; i < count; i++) {
+      const o = this.#shown[i] as number;
+      if (this.#hitStart[o] === start && this.#hitEnd[o] === end) return true;
+    }
+    return false;
+  }
+
+  /** The first `count` shown hits of rule `r` as objects, for its reply template. */
+  #hitObjects(r: number, count: number): Hit[] {
     const rule = this.rules[r] as CompiledRule;
     const hits: Hit[] = [];
 
-    for (let h = this.#state[r * 4 + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
+    for (let i = 0; i < count; i++) {
+      const h = this.#shown[i] as number;
       const slot = this.#hitSlot[h] as number;
       const term = rule.terms[slot];
       const regex = term === undefined ? rule.regexes[slot - rule.terms.length] : undefined;
@@ -476,14 +523,49 @@ export class RuleIndex {
         exec: this.#hitExec[h],
       });
     }
-    // A fuzzy term that also matched exactly as a keyword says nothing new.
-    hits.reverse();
-    return hits.filter(
-      (h, i) =>
-        h.kind !== 'fuzzy' ||
-        h.distance > 0 ||
-        !hits.some((o, j) => j < i && o.start === h.start && o.end === h.end),
-    );
+    return hits;
+  }
+
+  /** `why` of rule `r`: its first `count` shown hits, then its `when` conditions. */
+  #explain(
+    text: string,
+    r: number,
+    count: number,
+    session: SessionView | undefined,
+  ): string {
+    const rule = this.rules[r] as CompiledRule;
+    let why = '';
+
+    for (let i = 0; i < count; i++) {
+      const h = this.#shown[i] as number;
+      const slot = this.#hitSlot[h] as number;
+      const start = this.#hitStart[h] as number;
+      const end = this.#hitEnd[h] as number;
+      const at = `at ${start}-${end}`;
+      const term = rule.terms[slot];
+      let part: string;
+
+      if (term === undefined) {
+        const display = rule.regexes[slot - rule.terms.length]?.display ?? '';
+        part = `regex ${display} matched ${quote(text, start, end)} ${at}`;
+      } else {
+        const d = this.#hitDistance[h] as number;
+        part =
+          term.kind === 'fuzzy' && d > 0
+            ? `fuzzy "${term.term}" ~ ${quote(text, start, end)} (${d} edit${d > 1 ? 's' : ''}) ${at}`
+            : `${term.kind} "${term.term}" ${at}`;
+      }
+      why = i === 0 ? part : `${why}; ${part}`;
+    }
+
+    const when = rule.when;
+    if (when === undefined) return why;
+    const parts = why === '' ? [] : [why];
+    if (when.slot.length > 0) parts.push(`when slot ${when.slot.join(', ')} set`);
+    if (when.absent.length > 0) parts.push(`when slot ${when.absent.join(', ')} absent`);
+    if (when.lastIntent.length > 0) parts.push(`when last intent ${session?.lastIntent ?? ''}`);
+
+    return parts.join('; ');
   }
 
   #matchWords(tokens: Token[]): void {
@@ -685,20 +767,24 @@ export class RuleIndex {
       if (top.length > limit) top.pop();
     }
 
-    return top.map((r) => {
+    // `why` and the reply are built for these few candidates only.
+    const out: RuleCandidate[] = [];
+    for (const r of top) {
       const rule = this.rules[r] as CompiledRule;
-      const hits = this.#hitsOf(r);
+      const count = this.#showHits(r);
       const candidate: RuleCandidate = {
         intent: rule.intent,
         score: this.#scores[r] as number,
         ruleId: rule.id,
-        why: explain(text, hits, rule, session),
+        why: this.#explain(text, r, count, session),
       };
       if (rule.reply !== undefined) {
+        const hits = this.#hitObjects(r, count);
         candidate.reply = renderTemplate(rule.reply, (ref) => resolveRef(ref, text, hits, session));
       }
-      return candidate;
-    });
+      out.push(candidate);
+    }
+    return out;
   }
 
   #score(r: number, content: number, context: number): number {
@@ -792,30 +878,16 @@ function contextOf(rule: CompiledRule, session: SessionView | undefined): number
   return when.slot.length > 0 || when.lastIntent.length > 0 ? 1 : 0;
 }
 
-function explain(
-  text: string,
-  hits: readonly Hit[],
-  rule: CompiledRule,
-  session: SessionView | undefined,
-): string {
-  const parts = hits.map((h) => {
-    const at = `at ${h.start}-${h.end}`;
-    const seen = JSON.stringify(text.slice(h.start, h.end));
-
-    if (h.kind === 'regex') return `regex ${h.term} matched ${seen} ${at}`;
-    if (h.kind === 'fuzzy' && h.distance > 0)
-      return `fuzzy "${h.term}" ~ ${seen} (${h.distance} edit${h.distance > 1 ? 's' : ''}) ${at}`;
-    return `${h.kind} "${h.term}" ${at}`;
-  });
-
-  const when = rule.when;
-  if (when !== undefined) {
-    if (when.slot.length > 0) parts.push(`when slot ${when.slot.join(', ')} set`);
-    if (when.absent.length > 0) parts.push(`when slot ${when.absent.join(', ')} absent`);
-    if (when.lastIntent.length > 0) parts.push(`when last intent ${session?.lastIntent ?? ''}`);
+/** `text.slice(start, end)` as a JSON string literal, as in `why`. */
+function quote(text: string, start: number, end: number): string {
+  const seen = text.slice(start, end);
+  for (let i = 0; i < seen.length; i++) {
+    const c = seen.charCodeAt(i);
+    // Quotes, backslashes, controls and surrogates need JSON's escapes.
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff))
+      return JSON.stringify(seen);
   }
-
-  return parts.join('; ');
+  return `"${seen}"`;
 }
 
 function slotText(value: unknown): string | undefined {
