@@ -51,6 +51,8 @@ interface TurnFacts {
   session: Session;
   text: string;
   traceId: string;
+  /** The number an engine-made trace id came from; 0 for a given one. */
+  traceSeq: number;
   startedAt: number;
   candidates: IntentScore[];
 }
@@ -220,7 +222,13 @@ export class Dispatcher {
   }
 
   /** Runs a validated turn; never rejects except on a bug. */
-  async run(sessionId: string, text: string, traceId: string, startedAt: number): Promise<Reply> {
+  async run(
+    sessionId: string,
+    text: string,
+    traceId: string,
+    traceSeq: number,
+    startedAt: number,
+  ): Promise<Reply> {
     const o = this.#o;
     const emitter = o.emitter;
     let registry: PluginRegistry | undefined;
@@ -299,7 +307,7 @@ export class Dispatcher {
         });
       }
 
-      const facts: TurnFacts = { session, text, traceId, startedAt, candidates };
+      const facts: TurnFacts = { session, text, traceId, traceSeq, startedAt, candidates };
       let reply: Reply;
 
       if (reason !== undefined || best === undefined) {
@@ -599,8 +607,7 @@ export class Dispatcher {
     const now = session.updatedAt;
 
     session.turns++;
-    o.pool.appendHistory(session, { from: 'visitor', text, at: now, traceId });
-    o.pool.appendHistory(session, { from: 'bot', text: outcome.text, at: now, intent, traceId });
+    o.pool.appendTurn(session, text, outcome.text, now, intent, traceId, facts.traceSeq);
 
     if (reason === undefined) session.lastIntent = intent;
 

@@ -5,7 +5,7 @@ import { EventEmitter } from 'eventemitter3';
 
 import { Dispatcher } from './dispatcher.js';
 import { KefuError, type KefuErrorCode } from './errors.js';
-import { makeTraceId } from './internal/trace-id.js';
+import { nextTraceSeq, traceIdOf } from './internal/trace-id.js';
 import { TurnStats } from './internal/turn-stats.js';
 import { silentLogger, type Logger } from './logger.js';
 import { NluGuard } from './nlu-guard.js';
@@ -30,6 +30,8 @@ interface Job {
   sessionId: string;
   text: string;
   traceId: string;
+  /** The number an engine-made trace id came from; 0 for a given one. */
+  traceSeq: number;
   startedAt: number;
   entry: HistoryEntry | undefined;
   resolve: (value: Reply) => void;
@@ -243,9 +245,12 @@ class KefuEngine implements Engine {
 
     const given = input.traceId;
     let traceId: string;
+    let traceSeq = 0;
 
-    if (given === undefined) traceId = makeTraceId();
-    else if (typeof given === 'string' && given.length > 0 && given.length <= 128) traceId = given;
+    if (given === undefined) {
+      traceSeq = nextTraceSeq();
+      traceId = traceIdOf(traceSeq);
+    } else if (typeof given === 'string' && given.length > 0 && given.length <= 128) traceId = given;
     else
       return invalid(
         'CORE_INPUT_INVALID',
@@ -257,21 +262,36 @@ class KefuEngine implements Engine {
     if (queue === undefined) {
       this.#queues.set(sessionId, null);
 
-      return this.#runTurn(sessionId, text, traceId, startedAt);
+      return this.#runTurn(sessionId, text, traceId, traceSeq, startedAt);
     }
 
     return new Promise<Reply>((resolve, reject) => {
-      const job: Job = { sessionId, text, traceId, startedAt, entry: undefined, resolve, reject };
+      const job: Job = {
+        sessionId,
+        text,
+        traceId,
+        traceSeq,
+        startedAt,
+        entry: undefined,
+        resolve,
+        reject,
+      };
 
       if (queue === null) this.#queues.set(sessionId, [job]);
       else queue.push(job);
     });
   }
 
-  #runTurn(sessionId: string, text: string, traceId: string, startedAt: number): Promise<Reply> {
+  #runTurn(
+    sessionId: string,
+    text: string,
+    traceId: string,
+    traceSeq: number,
+    startedAt: number,
+  ): Promise<Reply> {
     this.#running++;
 
-    return this.#dispatcher.run(sessionId, text, traceId, startedAt);
+    return this.#dispatcher.run(sessionId, text, traceId, traceSeq, startedAt);
   }
 
   /** Starts the next job of a session, or marks the session idle. */
@@ -292,7 +312,10 @@ class KefuEngine implements Engine {
     if (job.entry !== undefined) {
       this.#runNote(sessionId, job.entry).then(() => job.resolve(undefined as never), job.reject);
     } else {
-      this.#runTurn(sessionId, job.text, job.traceId, job.startedAt).then(job.resolve, job.reject);
+      this.#runTurn(sessionId, job.text, job.traceId, job.traceSeq, job.startedAt).then(
+        job.resolve,
+        job.reject,
+      );
     }
   }
 
@@ -346,6 +369,7 @@ class KefuEngine implements Engine {
         sessionId,
         text: entry.text,
         traceId: '',
+        traceSeq: 0,
         startedAt: 0,
         entry,
         resolve: resolve as unknown as (value: Reply) => void,

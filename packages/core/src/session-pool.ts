@@ -1,5 +1,6 @@
 import { lru, type LRU } from 'tiny-lru';
 
+import { PooledSession } from './internal/pooled-session.js';
 import { MemorySessionStore } from './session-store.js';
 import type { HistoryEntry, Session, SessionPoolStats, SessionStore } from './types.js';
 
@@ -32,9 +33,6 @@ export interface SessionPoolOptions {
 
 const noop = (): void => {};
 
-function createSession(id: string, now: number): Session {
-  return { id, createdAt: now, updatedAt: now, turns: 0, slots: {}, history: [] };
-}
 
 /**
  * The in-process session cache: tiny-lru for recency and size, an idle TTL
@@ -129,7 +127,7 @@ export class SessionPool {
       return stored;
     }
 
-    const session = createSession(id, now);
+    const session = new PooledSession(id, now);
 
     this.#cache.set(id, session);
     this.#onStart(id, traceId);
@@ -163,11 +161,47 @@ export class SessionPool {
 
     if (max === 0) return;
 
+    if (session instanceof PooledSession) {
+      session.append(max, entry, entry.text, entry.at, undefined, undefined);
+
+      return;
+    }
+
     const history = session.history;
 
     history.push(entry);
 
     if (history.length > max) history.shift();
+  }
+
+  /**
+   * Appends a turn's two entries (the visitor's text, then the answer) at
+   * `at`, as {@link appendHistory} would, without making an object for
+   * either while the session's history has not been read. `traceSeq` is the
+   * number an engine-made `traceId` came from, 0 for a given one.
+   */
+  appendTurn(
+    session: Session,
+    text: string,
+    answer: string,
+    at: number,
+    intent: string,
+    traceId: string,
+    traceSeq = 0,
+  ): void {
+    const max = this.#options.historyMax;
+
+    if (max === 0) return;
+
+    if (session instanceof PooledSession) {
+      session.append(max, 'visitor', text, at, undefined, traceId, traceSeq);
+      session.append(max, 'bot', answer, at, intent, traceId, traceSeq);
+
+      return;
+    }
+
+    this.appendHistory(session, { from: 'visitor', text, at, traceId });
+    this.appendHistory(session, { from: 'bot', text: answer, at, intent, traceId });
   }
 
   /**
@@ -181,7 +215,11 @@ export class SessionPool {
     let pending: Promise<void>;
 
     try {
-      pending = this.#options.store.set(session.id, session, this.#options.ttlMs);
+      // Stores get plain data: a pooled session keeps its history in a form
+      // only its own accessors read (see PooledSession).
+      const data = session instanceof PooledSession ? session.toJSON() : session;
+
+      pending = this.#options.store.set(session.id, data, this.#options.ttlMs);
     } catch (error) {
       this.#onStoreError(error, session.id);
 
