@@ -107,7 +107,8 @@ export class RuleIndex {
   readonly #regexDigits: number[] = [];
   /** Regexes gated by a run of digits only, fewest digits first. */
   readonly #digitRegexes: { id: number; digits: number }[] = [];
-  #hasGates = false;
+  /** The fewest digits a regex gated by a literal needs (Infinity: no such regex). */
+  #gateDigits = Infinity;
 
   // Scratch state of one match() call, stamped with a generation number so
   // that nothing is cleared between calls.
@@ -239,7 +240,7 @@ export class RuleIndex {
           this.#regexes.push({ re: x.re, users: [] });
           if (x.gate.kind === 'always') this.#alwaysRegexes.push(id);
           else if (x.gate.kind === 'digit') this.#digitRegexes.push({ id, digits: x.gate.digits });
-          else this.#addGate(x.gate.literal, id);
+          else this.#addGate(x.gate.literal, id, x.gate.digits);
           this.#regexDigits.push(x.gate.kind === 'always' ? 0 : x.gate.digits);
         }
         (this.#regexes[id] as RegexEntry).users.push({ rule: r, regex: x });
@@ -315,10 +316,10 @@ export class RuleIndex {
     else list.push(ref);
   }
 
-  #addGate(literal: string, regex: number): void {
+  #addGate(literal: string, regex: number, digits: number): void {
     const id = this.#ac.add(literal);
     (this.#acGates[id] ??= []).push(regex);
-    this.#hasGates = true;
+    this.#gateDigits = Math.min(this.#gateDigits, digits);
   }
 
   /** Ranks the intents whose rules match `text`: one candidate per intent, best first. */
@@ -368,8 +369,11 @@ export class RuleIndex {
 
     this.#tokens = tokens;
     this.#matchWords(tokens);
-    if (this.#ac.size > 0 && (cjk || this.#hasGates)) this.#matchChars(text);
-    this.#runRegexes(folded);
+    // Without CJK, the automaton only looks for regex gates: skipped when
+    // the message lacks the digits every gated regex needs.
+    const digits = longestDigitRun(folded);
+    if (this.#ac.size > 0 && (cjk || digits >= this.#gateDigits)) this.#matchChars(text);
+    this.#runRegexes(folded, digits);
 
     return this.#rank(text, session, limit, Math.max(1, content), langs);
   }
@@ -679,11 +683,10 @@ export class RuleIndex {
     this.#wanted.push(id);
   }
 
-  #runRegexes(folded: string): void {
+  #runRegexes(folded: string, digits: number): void {
     for (const id of this.#alwaysRegexes) this.#wantRegex(id);
     if (this.#wanted.length === 0 && this.#digitRegexes.length === 0) return;
 
-    const digits = longestDigitRun(folded);
     for (const g of this.#digitRegexes) {
       if (g.digits > digits) break;
       this.#wantRegex(g.id);
