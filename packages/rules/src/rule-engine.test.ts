@@ -177,6 +177,19 @@ describe('RuleEngine', () => {
       expect(rules.match('track sf123456789 please')).toEqual([]);
     });
 
+    it('runs gated regexes on English text: a literal alone, or with full-width digits', () => {
+      const word = compileRules([{ id: 'w', intent: 'refund', match: { regex: 'refund(ed)?' } }]);
+      const num = compileRules([
+        { id: 'n', intent: 'order', match: { regex: 'order\\s*(\\d{5,})' } },
+      ]);
+
+      expect(word.match('it was refunded')[0]?.ruleId).toBe('w');
+      expect(num.match('order １２３４５')[0]?.why).toBe(
+        'regex /order\\s*(\\d{5,})/i matched "order １２３４５" at 0-11',
+      );
+      expect(num.match('order 1234')).toEqual([]);
+    });
+
     it('runs a regex without a literal prefilter on every message', () => {
       const rules = compileRules([
         { id: 'email', intent: 'contact', match: { regex: '\\w+@\\w+\\.com|phone' } },
