@@ -554,10 +554,11 @@ export class RuleIndex {
         part = `regex ${display} matched ${quote(text, start, end)} ${at}`;
       } else {
         const d = this.#hitDistance[h] as number;
-        part =
-          term.kind === 'fuzzy' && d > 0
-            ? `fuzzy "${term.term}" ~ ${quote(text, start, end)} (${d} edit${d > 1 ? 's' : ''}) ${at}`
-            : `${term.kind} "${term.term}" ${at}`;
+        if (term.kind !== 'fuzzy' || d === 0) part = `${term.kind} "${term.term}" ${at}`;
+        else {
+          const seen = quote(text, start, end);
+          part = `fuzzy "${term.term}" ~ ${seen} (${d} edit${d > 1 ? 's' : ''}) ${at}`;
+        }
       }
       why = i === 0 ? part : `${why}; ${part}`;
     }
