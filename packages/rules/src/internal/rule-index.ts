@@ -135,6 +135,10 @@ export class RuleIndex {
   #hitCount = 0;
   #order = new Int32Array(16);
   #shown = new Int32Array(16);
+  #top = new Int32Array(8);
+  /** The best rule of each intent matched, in the order first seen. */
+  readonly #winners: Int32Array;
+  readonly #hasWhen: Uint8Array;
   readonly #regexStamp: Uint32Array;
   readonly #patternStamp: Uint32Array;
   readonly #patternStart: Int32Array;
@@ -271,6 +275,8 @@ export class RuleIndex {
     this.#allFull = Int32Array.from(rules, (rule) => rule.allFull | 0);
     this.#langMask = Uint8Array.from(rules, (rule) => rule.langMask);
     this.#needsAny = Uint8Array.from(rules, (rule) => (rule.hasAnyGroup ? 1 : 0));
+    this.#hasWhen = Uint8Array.from(rules, (rule) => (rule.when === undefined ? 0 : 1));
+    this.#winners = new Int32Array(intents.size);
     this.#touched = new Int32Array(rules.length);
     this.#regexStamp = new Uint32Array(this.#regexes.length);
     this.#patternStamp = new Uint32Array(patterns);
@@ -723,10 +729,12 @@ export class RuleIndex {
     langs: number,
   ): RuleCandidate[] {
     const gen = this.#gen;
-    const winners: number[] = [];
+    const winners = this.#winners;
+    let winnerCount = 0;
 
     // Keep the best rule of each intent, without sorting every match: with
-    // many rules on a common word, that sort would dominate.
+    // many rules on a common word, that sort would dominate. The rule
+    // object is read only for an `all` group still incomplete or a `when`.
     const state = this.#state;
     for (let t = 0; t < this.#touchedCount; t++) {
       const r = this.#touched[t] as number;
@@ -735,10 +743,15 @@ export class RuleIndex {
       if (lang !== 0 && (lang & langs) === 0) continue;
 
       const allFull = this.#allFull[r] as number;
-      const rule = this.rules[r] as CompiledRule;
-      if (allFull !== 0 && state[r * 4 + 1] !== allFull && !this.#completeAll(r, rule)) continue;
+      if (
+        allFull !== 0 &&
+        state[r * 4 + 1] !== allFull &&
+        !this.#completeAll(r, this.rules[r] as CompiledRule)
+      )
+        continue;
 
-      const context = rule.when === undefined ? 0 : contextOf(rule, session);
+      const context =
+        this.#hasWhen[r] === 0 ? 0 : contextOf(this.rules[r] as CompiledRule, session);
       if (context < 0) continue;
 
       const score = this.#score(r, content, context);
@@ -747,8 +760,8 @@ export class RuleIndex {
       const intent = this.#intentOf[r] as number;
       if (this.#intentStamp[intent] !== gen) {
         this.#intentStamp[intent] = gen;
-        this.#intentBest[intent] = winners.length;
-        winners.push(r);
+        this.#intentBest[intent] = winnerCount;
+        winners[winnerCount++] = r;
         continue;
       }
       const at = this.#intentBest[intent] as number;
@@ -757,23 +770,29 @@ export class RuleIndex {
     }
 
     // The top `limit` winners, by insertion into a short sorted list.
-    const top: number[] = [];
-    for (const r of winners) {
+    if (this.#top.length <= limit) this.#top = new Int32Array(limit + 1);
+    const top = this.#top;
+    let topCount = 0;
+    for (let w = 0; w < winnerCount; w++) {
+      const r = winners[w] as number;
       const score = this.#scores[r] as number;
-      let i = top.length;
+      let i = topCount;
       while (
         i > 0 &&
         this.#before(r, score, top[i - 1] as number, this.#scores[top[i - 1] as number] as number)
-      )
+      ) {
+        top[i] = top[i - 1] as number;
         i--;
+      }
       if (i >= limit) continue;
-      top.splice(i, 0, r);
-      if (top.length > limit) top.pop();
+      top[i] = r;
+      if (topCount < limit) topCount++;
     }
 
     // `why` and the reply are built for these few candidates only.
     const out: RuleCandidate[] = [];
-    for (const r of top) {
+    for (let k = 0; k < topCount; k++) {
+      const r = top[k] as number;
       const rule = this.rules[r] as CompiledRule;
       const count = this.#showHits(r);
       const candidate: RuleCandidate = {
