@@ -1,7 +1,13 @@
 import { tokenize } from '@kefu/core';
 import type { RuleCandidate, SessionView, Token } from '@kefu/core';
 import { AhoCorasick } from './aho-corasick.js';
-import type { CompiledRule, HitKind, RegexSlot, TermSlot } from './compile-rule.js';
+import type {
+  CompiledRule,
+  HitKind,
+  RegexSlot,
+  TermSlot,
+  WhenConditions,
+} from './compile-rule.js';
 import { LANG_BITS } from './compile-rule.js';
 import {
   CJK_CHAR,
@@ -17,6 +23,7 @@ import {
 } from './fold.js';
 import { FuzzyIndex } from './fuzzy-index.js';
 import { renderTemplate } from './template.js';
+import type { TemplatePart } from './template.js';
 
 /** Score parts; the README's "Scores" section documents them. */
 export const SCORE = {
@@ -30,9 +37,11 @@ export const SCORE = {
 } as const;
 
 // A term of a rule is known to the index by a number, its "ref": the
-// rule's first ref plus the term's slot. Everything a hit needs of it (rule,
-// slot, `all` bit, kind) sits in typed arrays indexed by ref, so matching
-// reads no rule or term object, and postings are lists of refs.
+// rule's first ref plus the term's slot. Everything a hit needs of it sits
+// side by side in one typed array, REF_STRIDE ints per ref (rule, slot,
+// `all` bit, kind), so matching reads no rule or term object and a hit
+// costs one cache line; postings are lists of refs.
+const REF_STRIDE = 4;
 const KIND_KEYWORD = 0;
 const KIND_PHRASE = 1;
 const KIND_FUZZY = 2;
@@ -90,10 +99,9 @@ export class RuleIndex {
   readonly #fuzzy = new FuzzyIndex();
   readonly #fuzzyUsers: Int32Array[] = [];
   // Per ref (see KIND_KEYWORD): what a hit of that term records.
-  readonly #refRule: Int32Array;
-  readonly #refSlot: Int32Array;
-  readonly #refAllBit: Int32Array;
-  readonly #refKind: Uint8Array;
+  readonly #refData: Int32Array;
+  /** `why`'s opening for a hit of a ref, e.g. `keyword "refund" `. */
+  readonly #refLabel: string[] = [];
   /** The automaton pattern of a CJK term, -1 for a term matched on words. */
   readonly #refPattern: Int32Array;
   /** Stems of a multi-word term; undefined for one word or a CJK term. */
@@ -139,6 +147,9 @@ export class RuleIndex {
   /** The best rule of each intent matched, in the order first seen. */
   readonly #winners: Int32Array;
   readonly #hasWhen: Uint8Array;
+  readonly #hasReply: Uint8Array;
+  readonly #ruleIds: readonly string[];
+  readonly #intentNames: readonly string[];
   readonly #regexStamp: Uint32Array;
   readonly #patternStamp: Uint32Array;
   readonly #patternStart: Int32Array;
@@ -181,10 +192,8 @@ export class RuleIndex {
       firstRef[r + 1] = (firstRef[r] as number) + (rules[r] as CompiledRule).terms.length;
     const refs = firstRef[rules.length] as number;
     this.#firstRef = firstRef;
-    this.#refRule = new Int32Array(refs);
-    this.#refSlot = new Int32Array(refs);
-    this.#refAllBit = new Int32Array(refs);
-    this.#refKind = new Uint8Array(refs);
+    this.#refData = new Int32Array(refs * REF_STRIDE);
+    this.#refLabel.length = refs;
     this.#refPattern = new Int32Array(refs).fill(-1);
     this.#refAt = new Int32Array(refs);
     this.#refStems.length = refs;
@@ -205,11 +214,13 @@ export class RuleIndex {
 
       for (const t of rule.terms) {
         const ref = (firstRef[r] as number) + t.slot;
-        this.#refRule[ref] = r;
-        this.#refSlot[ref] = t.slot;
-        this.#refAllBit[ref] = t.allBit;
-        this.#refKind[ref] =
+        const data = ref * REF_STRIDE;
+        this.#refData[data] = r;
+        this.#refData[data + 1] = t.slot;
+        this.#refData[data + 2] = t.allBit;
+        this.#refData[data + 3] =
           t.kind === 'phrase' ? KIND_PHRASE : t.kind === 'fuzzy' ? KIND_FUZZY : KIND_KEYWORD;
+        this.#refLabel[ref] = `${t.kind} "${t.term}" `;
 
         const indexed = t.allBit === 0 || t === anchor;
         if (t.chars !== undefined) {
@@ -277,6 +288,9 @@ export class RuleIndex {
     this.#needsAny = Uint8Array.from(rules, (rule) => (rule.hasAnyGroup ? 1 : 0));
     this.#hasWhen = Uint8Array.from(rules, (rule) => (rule.when === undefined ? 0 : 1));
     this.#winners = new Int32Array(intents.size);
+    this.#hasReply = Uint8Array.from(rules, (rule) => (rule.reply === undefined ? 0 : 1));
+    this.#ruleIds = rules.map((rule) => rule.id);
+    this.#intentNames = [...intents.keys()];
     this.#touched = new Int32Array(rules.length);
     this.#regexStamp = new Uint32Array(this.#regexes.length);
     this.#patternStamp = new Uint32Array(patterns);
@@ -385,19 +399,21 @@ export class RuleIndex {
   }
 
   #hit(ref: number, start: number, end: number, distance: number): void {
-    const kind = this.#refKind[ref] as number;
+    const data = ref * REF_STRIDE;
+    const refData = this.#refData;
+    const kind = refData[data + 3] as number;
     const base =
       kind === KIND_PHRASE
         ? SCORE.base.phrase
         : kind === KIND_FUZZY
           ? SCORE.base.fuzzy - SCORE.perEdit * distance
           : SCORE.base.keyword;
-    const rule = this.#refRule[ref] as number;
-    if (!this.#record(rule, this.#refSlot[ref] as number, start, end, distance, base, undefined))
+    const rule = refData[data] as number;
+    if (!this.#record(rule, refData[data + 1] as number, start, end, distance, base, undefined))
       return;
 
     const at = rule * 4;
-    const allBit = this.#refAllBit[ref] as number;
+    const allBit = refData[data + 2] as number;
     if (allBit !== 0) this.#state[at + 1] = (this.#state[at + 1] as number) | allBit;
     else this.#state[at + 3] = 1;
   }
@@ -492,7 +508,7 @@ export class RuleIndex {
       const slot = this.#hitSlot[h] as number;
       if (
         slot < terms &&
-        this.#refKind[firstRef + slot] === KIND_FUZZY &&
+        this.#refData[(firstRef + slot) * REF_STRIDE + 3] === KIND_FUZZY &&
         this.#hitDistance[h] === 0 &&
         this.#sameSpan(h, kept)
       )
@@ -543,34 +559,38 @@ export class RuleIndex {
     count: number,
     session: SessionView | undefined,
   ): string {
-    const rule = this.rules[r] as CompiledRule;
+    const firstRef = this.#firstRef[r] as number;
+    const terms = (this.#firstRef[r + 1] as number) - firstRef;
     let why = '';
 
+    // A plain hit reads its ready-made label; only a regex or a fuzzy hit
+    // with edits reads the rule.
     for (let i = 0; i < count; i++) {
       const h = this.#shown[i] as number;
       const slot = this.#hitSlot[h] as number;
       const start = this.#hitStart[h] as number;
       const end = this.#hitEnd[h] as number;
       const at = `at ${start}-${end}`;
-      const term = rule.terms[slot];
+      const d = this.#hitDistance[h] as number;
       let part: string;
 
-      if (term === undefined) {
-        const display = rule.regexes[slot - rule.terms.length]?.display ?? '';
-        part = `regex ${display} matched ${quote(text, start, end)} ${at}`;
-      } else {
-        const d = this.#hitDistance[h] as number;
-        if (term.kind !== 'fuzzy' || d === 0) part = `${term.kind} "${term.term}" ${at}`;
-        else {
-          const seen = quote(text, start, end);
+      if (slot < terms && d === 0) part = `${this.#refLabel[firstRef + slot] as string}${at}`;
+      else {
+        const rule = this.rules[r] as CompiledRule;
+        const seen = quote(text, start, end);
+        const term = rule.terms[slot];
+        if (term === undefined) {
+          const display = rule.regexes[slot - terms]?.display ?? '';
+          part = `regex ${display} matched ${seen} ${at}`;
+        } else {
           part = `fuzzy "${term.term}" ~ ${seen} (${d} edit${d > 1 ? 's' : ''}) ${at}`;
         }
       }
       why = i === 0 ? part : `${why}; ${part}`;
     }
 
-    const when = rule.when;
-    if (when === undefined) return why;
+    if (this.#hasWhen[r] === 0) return why;
+    const when = (this.rules[r] as CompiledRule).when as WhenConditions;
     const parts = why === '' ? [] : [why];
     if (when.slot.length > 0) parts.push(`when slot ${when.slot.join(', ')} set`);
     if (when.absent.length > 0) parts.push(`when slot ${when.absent.join(', ')} absent`);
@@ -793,17 +813,17 @@ export class RuleIndex {
     const out: RuleCandidate[] = [];
     for (let k = 0; k < topCount; k++) {
       const r = top[k] as number;
-      const rule = this.rules[r] as CompiledRule;
       const count = this.#showHits(r);
       const candidate: RuleCandidate = {
-        intent: rule.intent,
+        intent: this.#intentNames[this.#intentOf[r] as number] as string,
         score: this.#scores[r] as number,
-        ruleId: rule.id,
+        ruleId: this.#ruleIds[r] as string,
         why: this.#explain(text, r, count, session),
       };
-      if (rule.reply !== undefined) {
+      if (this.#hasReply[r] === 1) {
+        const reply = (this.rules[r] as CompiledRule).reply as TemplatePart[];
         const hits = this.#hitObjects(r, count);
-        candidate.reply = renderTemplate(rule.reply, (ref) => resolveRef(ref, text, hits, session));
+        candidate.reply = renderTemplate(reply, (ref) => resolveRef(ref, text, hits, session));
       }
       out.push(candidate);
     }
