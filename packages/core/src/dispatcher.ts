@@ -35,8 +35,8 @@ export interface DispatcherOptions {
   ambiguityMargin: number;
   handlerTimeoutMs: number;
   outOfScopeReply: { en: string; zh: string };
-  /** Called when a turn is over, answered or not. */
-  onTurnEnd: (sessionId: string) => void;
+  /** Called when a turn is over, answered or not, with the `lane` it was run with. */
+  onTurnEnd: (lane: unknown) => void;
 }
 
 /** One ranked candidate of a turn, as the decision sees it. */
@@ -228,6 +228,7 @@ export class Dispatcher {
     traceId: string,
     traceSeq: number,
     startedAt: number,
+    lane: unknown,
   ): Promise<Reply> {
     const o = this.#o;
     const emitter = o.emitter;
@@ -370,7 +371,7 @@ export class Dispatcher {
     } finally {
       if (registry !== undefined) o.host.release(registry);
 
-      o.onTurnEnd(sessionId);
+      o.onTurnEnd(lane);
     }
   }
 

@@ -5,6 +5,8 @@ import { EventEmitter } from 'eventemitter3';
 
 import { Dispatcher } from './dispatcher.js';
 import { KefuError, type KefuErrorCode } from './errors.js';
+import { LANE, TurnLane } from './internal/lane.js';
+import { PooledSession } from './internal/pooled-session.js';
 import { nextTraceSeq, traceIdOf } from './internal/trace-id.js';
 import { TurnStats } from './internal/turn-stats.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -61,8 +63,8 @@ class KefuEngine implements Engine {
   readonly #host: PluginHost;
   readonly #dispatcher: Dispatcher;
   readonly #stats = new TurnStats();
-  /** Busy sessions: `null` while one turn runs and none waits. */
-  readonly #queues = new Map<string, Job[] | null>();
+  /** Lanes of busy sessions the pool does not carry (see {@link TurnLane}). */
+  readonly #lanes = new Map<string, TurnLane<Job>>();
   #running = 0;
   #idle: (() => void) | undefined;
   #closed = false;
@@ -101,7 +103,18 @@ class KefuEngine implements Engine {
           traceId === undefined ? { sessionId } : { sessionId, traceId },
         );
       },
-      onEnd: (sessionId, reason) => emitter.emit('session.end', { sessionId, reason }),
+      onEnd: (sessionId, reason, session) => {
+        // A session that leaves the pool mid-turn hands its lane to the map,
+        // so that the turns arriving meanwhile still queue behind it.
+        const lane = session instanceof PooledSession ? session[LANE] : undefined;
+
+        if (lane !== undefined && !lane.inMap) {
+          lane.inMap = true;
+          this.#lanes.set(sessionId, lane as TurnLane<Job>);
+        }
+
+        emitter.emit('session.end', { sessionId, reason });
+      },
       onStoreError: (error, sessionId) => {
         this.#stats.errors++;
         emitter.emit('error', {
@@ -159,9 +172,9 @@ class KefuEngine implements Engine {
       ambiguityMargin: options.ambiguityMargin,
       handlerTimeoutMs: options.handlerTimeoutMs,
       outOfScopeReply: options.outOfScopeReply,
-      onTurnEnd: (sessionId) => {
+      onTurnEnd: (lane) => {
         this.#running--;
-        this.#next(sessionId);
+        this.#next(lane as TurnLane<Job>);
       },
     });
 
@@ -257,12 +270,13 @@ class KefuEngine implements Engine {
         'expected traceId to be a string of 1 to 128 characters',
       );
 
-    const queue = this.#queues.get(sessionId);
+    const lane = this.#laneOf(sessionId);
+    const waiting = lane.jobs;
 
-    if (queue === undefined) {
-      this.#queues.set(sessionId, null);
+    if (waiting === undefined) {
+      lane.jobs = null;
 
-      return this.#runTurn(sessionId, text, traceId, traceSeq, startedAt);
+      return this.#runTurn(lane, text, traceId, traceSeq, startedAt);
     }
 
     return new Promise<Reply>((resolve, reject) => {
@@ -277,13 +291,47 @@ class KefuEngine implements Engine {
         reject,
       };
 
-      if (queue === null) this.#queues.set(sessionId, [job]);
-      else queue.push(job);
+      if (waiting === null) lane.jobs = [job];
+      else waiting.push(job);
     });
   }
 
+  /**
+   * The lane of a session: its own while a turn is in flight, else a new
+   * idle one (`jobs` undefined), carried by the pooled session when the
+   * pool holds it and by the map otherwise. The map is read only when it
+   * holds something, which is rare once sessions are warm.
+   */
+  #laneOf(sessionId: string): TurnLane<Job> {
+    const lanes = this.#lanes;
+    const mapped = lanes.size === 0 ? undefined : lanes.get(sessionId);
+
+    if (mapped !== undefined) return mapped;
+
+    const held = this.#pool.peek(sessionId);
+
+    if (held instanceof PooledSession) {
+      const own = held[LANE] as TurnLane<Job> | undefined;
+
+      if (own !== undefined) return own;
+
+      const lane = new TurnLane<Job>(sessionId, held);
+
+      held[LANE] = lane;
+
+      return lane;
+    }
+
+    const lane = new TurnLane<Job>(sessionId, undefined);
+
+    lane.inMap = true;
+    lanes.set(sessionId, lane);
+
+    return lane;
+  }
+
   #runTurn(
-    sessionId: string,
+    lane: TurnLane<Job>,
     text: string,
     traceId: string,
     traceSeq: number,
@@ -291,35 +339,44 @@ class KefuEngine implements Engine {
   ): Promise<Reply> {
     this.#running++;
 
-    return this.#dispatcher.run(sessionId, text, traceId, traceSeq, startedAt);
+    return this.#dispatcher.run(lane.sessionId, text, traceId, traceSeq, startedAt, lane);
   }
 
-  /** Starts the next job of a session, or marks the session idle. */
-  #next(sessionId: string): void {
-    const queue = this.#queues.get(sessionId);
-    const job = queue?.shift();
+  /** Starts the next job of a lane, or retires the lane. */
+  #next(lane: TurnLane<Job>): void {
+    const jobs = lane.jobs;
+    const job = jobs === null || jobs === undefined ? undefined : jobs.shift();
 
     if (job === undefined) {
-      this.#queues.delete(sessionId);
+      lane.jobs = undefined;
+
+      if (lane.holder !== undefined && lane.holder[LANE] === lane) lane.holder[LANE] = undefined;
+
+      if (lane.inMap) {
+        lane.inMap = false;
+        this.#lanes.delete(lane.sessionId);
+      }
 
       if (this.#running === 0 && this.#idle !== undefined) this.#idle();
 
       return;
     }
 
-    if (queue?.length === 0) this.#queues.set(sessionId, null);
+    if ((jobs as Job[]).length === 0) lane.jobs = null;
 
     if (job.entry !== undefined) {
-      this.#runNote(sessionId, job.entry).then(() => job.resolve(undefined as never), job.reject);
+      this.#runNote(lane, job.entry).then(() => job.resolve(undefined as never), job.reject);
     } else {
-      this.#runTurn(sessionId, job.text, job.traceId, job.traceSeq, job.startedAt).then(
+      this.#runTurn(lane, job.text, job.traceId, job.traceSeq, job.startedAt).then(
         job.resolve,
         job.reject,
       );
     }
   }
 
-  async #runNote(sessionId: string, entry: HistoryEntry): Promise<void> {
+  async #runNote(lane: TurnLane<Job>, entry: HistoryEntry): Promise<void> {
+    const sessionId = lane.sessionId;
+
     this.#running++;
 
     try {
@@ -331,7 +388,7 @@ class KefuEngine implements Engine {
       await this.#pool.save(session);
     } finally {
       this.#running--;
-      this.#next(sessionId);
+      this.#next(lane);
     }
   }
 
@@ -356,12 +413,13 @@ class KefuEngine implements Engine {
       );
     }
 
-    const queue = this.#queues.get(sessionId);
+    const lane = this.#laneOf(sessionId);
+    const waiting = lane.jobs;
 
-    if (queue === undefined) {
-      this.#queues.set(sessionId, null);
+    if (waiting === undefined) {
+      lane.jobs = null;
 
-      return this.#runNote(sessionId, entry);
+      return this.#runNote(lane, entry);
     }
 
     return new Promise<void>((resolve, reject) => {
@@ -376,8 +434,8 @@ class KefuEngine implements Engine {
         reject,
       };
 
-      if (queue === null) this.#queues.set(sessionId, [job]);
-      else queue.push(job);
+      if (waiting === null) lane.jobs = [job];
+      else waiting.push(job);
     });
   }
 

@@ -25,8 +25,8 @@ export interface SessionPoolOptions {
   sweepIntervalMs: number;
   /** Called when a session is created (found neither in the pool nor in the store). */
   onStart?: (sessionId: string, traceId: string | undefined) => void;
-  /** Called when a session leaves the pool. */
-  onEnd?: (sessionId: string, reason: SessionEndReason) => void;
+  /** Called when a session leaves the pool (`session` is absent on close). */
+  onEnd?: (sessionId: string, reason: SessionEndReason, session?: Session) => void;
   /** Called when the store fails; the pool keeps serving from memory. */
   onStoreError?: (error: unknown, sessionId: string) => void;
 }
@@ -44,7 +44,7 @@ export class SessionPool {
   readonly #cache: LRU<Session>;
   readonly #options: SessionPoolOptions;
   readonly #onStart: (sessionId: string, traceId: string | undefined) => void;
-  readonly #onEnd: (sessionId: string, reason: SessionEndReason) => void;
+  readonly #onEnd: (sessionId: string, reason: SessionEndReason, session?: Session) => void;
   readonly #onStoreError: (error: unknown, sessionId: string) => void;
   readonly #sweeper: NodeJS.Timeout;
   #hits = 0;
@@ -71,7 +71,7 @@ export class SessionPool {
       if (this.#isMemoryStore)
         void options.store.set(item.key as string, item.value, options.ttlMs);
 
-      this.#onEnd(item.key as string, 'evicted');
+      this.#onEnd(item.key as string, 'evicted', item.value);
     });
     this.#sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs);
     this.#sweeper.unref();
@@ -255,7 +255,7 @@ export class SessionPool {
     this.#options.store
       .delete(session.id)
       .catch((error: unknown) => this.#onStoreError(error, session.id));
-    this.#onEnd(session.id, 'expired');
+    this.#onEnd(session.id, 'expired', session);
   }
 
   stats(): SessionPoolStats {

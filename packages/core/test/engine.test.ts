@@ -598,6 +598,65 @@ describe('engine.handle()', () => {
       }
     });
 
+    it('keeps a session in order when it leaves the pool mid-turn', async () => {
+      const dir = await makePluginDir();
+
+      try {
+        // "first" holds session "a" until the test opens the gate; a turn of
+        // "b" evicts "a" from a pool of one meanwhile.
+        await dir.write(
+          'hold.js',
+          pluginSource({
+            name: 'hold',
+            intents: [{ name: 'hold' }],
+            handle: `
+              const gate = globalThis.kefuHold;
+              if (turn.text === 'first') {
+                gate.entered();
+                await gate.promise;
+              }
+              gate.log.push(turn.sessionId + ':' + turn.text);
+              return turn.text;`,
+          }),
+        );
+
+        const gate: Record<string, unknown> = { log: [] };
+        const entered = new Promise<void>((done) => (gate.entered = done));
+
+        gate.promise = new Promise<void>((done) => (gate.open = done));
+        (globalThis as Record<string, unknown>).kefuHold = gate;
+
+        const engine = await engineWith({
+          plugins: { dir: dir.dir },
+          rules: { match: () => [{ intent: 'hold', score: 1 }] },
+          sessions: { max: 1 },
+        });
+        const ended = collect(engine, 'session.end');
+
+        await engine.handle({ sessionId: 'a', text: 'warm' });
+
+        const first = engine.handle({ sessionId: 'a', text: 'first' });
+
+        await entered;
+        await engine.handle({ sessionId: 'b', text: 'other' });
+
+        const second = engine.handle({ sessionId: 'a', text: 'second' });
+
+        // Give "second" every chance to overtake before "first" may finish.
+        await new Promise((done) => setImmediate(done));
+        (gate.open as () => void)();
+
+        expect((await Promise.all([first, second])).map((r) => r.text)).toEqual([
+          'first',
+          'second',
+        ]);
+        expect(gate.log).toEqual(['a:warm', 'b:other', 'a:first', 'a:second']);
+        expect(ended).toContainEqual({ sessionId: 'a', reason: 'evicted' });
+      } finally {
+        await dir.cleanup();
+      }
+    });
+
     it('runs turns of different sessions concurrently', async () => {
       const dir = await makePluginDir();
 

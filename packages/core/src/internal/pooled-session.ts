@@ -1,5 +1,6 @@
 import type { HistoryEntry, Session } from '../types.js';
 
+import { LANE, type TurnLane } from './lane.js';
 import { traceIdOf } from './trace-id.js';
 
 // Slots per history entry in the ring: who, text, time, intent, trace id.
@@ -26,6 +27,8 @@ export class PooledSession implements Session {
   turns = 0;
   lastIntent?: string;
   slots: Record<string, unknown> = {};
+  /** The engine's lane while a turn of this session is in flight. */
+  [LANE]: TurnLane<unknown> | undefined = undefined;
   #ring: unknown[] | undefined;
   #start = 0;
   #count = 0;
