@@ -42,6 +42,16 @@ export const SCORE = {
 // `all` bit, kind), so matching reads no rule or term object and a hit
 // costs one cache line; postings are lists of refs.
 const REF_STRIDE = 4;
+
+// Per rule, RULE_STRIDE ints side by side in `#state`: what one call wrote
+// (its stamp, the mask of `all` terms hit, the first hit, any-hit), then what
+// ranking needs of the rule (FLAG_ bits with the language mask from bit 8,
+// the full `all` mask, the intent number, the priority). A touched rule
+// costs one cache line.
+const RULE_STRIDE = 8;
+const FLAG_NEEDS_ANY = 1;
+const FLAG_WHEN = 2;
+const FLAG_REPLY = 4;
 const KIND_KEYWORD = 0;
 const KIND_PHRASE = 1;
 const KIND_FUZZY = 2;
@@ -121,14 +131,8 @@ export class RuleIndex {
   // Scratch state of one match() call, stamped with a generation number so
   // that nothing is cleared between calls.
   #gen = 0;
-  // Per rule, four ints side by side (one cache line for a touched rule):
-  // the call's stamp, the mask of `all` terms hit, the first hit, any-hit.
+  // Per rule, what a call wrote and what ranking needs (see RULE_STRIDE).
   readonly #state: Int32Array;
-  // What ranking needs of a rule, without reading the rule object.
-  readonly #priority: Int32Array;
-  readonly #allFull: Int32Array;
-  readonly #langMask: Uint8Array;
-  readonly #needsAny: Uint8Array;
   // Hits of one call live in flat arrays, chained per rule from #firstHit:
   // no object per hit, so nothing from a call outlives it in the young
   // generation (objects kept in a long-lived array get promoted, then
@@ -146,8 +150,6 @@ export class RuleIndex {
   #top = new Int32Array(8);
   /** The best rule of each intent matched, in the order first seen. */
   readonly #winners: Int32Array;
-  readonly #hasWhen: Uint8Array;
-  readonly #hasReply: Uint8Array;
   readonly #ruleIds: readonly string[];
   readonly #intentNames: readonly string[];
   readonly #regexStamp: Uint32Array;
@@ -281,14 +283,19 @@ export class RuleIndex {
     this.#intentStamp = new Uint32Array(intents.size);
     this.#intentBest = new Int32Array(intents.size);
     this.#scores = new Float64Array(rules.length);
-    this.#state = new Int32Array(rules.length * 4);
-    this.#priority = Int32Array.from(rules, (rule) => rule.priority);
-    this.#allFull = Int32Array.from(rules, (rule) => rule.allFull | 0);
-    this.#langMask = Uint8Array.from(rules, (rule) => rule.langMask);
-    this.#needsAny = Uint8Array.from(rules, (rule) => (rule.hasAnyGroup ? 1 : 0));
-    this.#hasWhen = Uint8Array.from(rules, (rule) => (rule.when === undefined ? 0 : 1));
+    this.#state = new Int32Array(rules.length * RULE_STRIDE);
+    rules.forEach((rule, r) => {
+      const at = r * RULE_STRIDE;
+      this.#state[at + 4] =
+        (rule.hasAnyGroup ? FLAG_NEEDS_ANY : 0) |
+        (rule.when === undefined ? 0 : FLAG_WHEN) |
+        (rule.reply === undefined ? 0 : FLAG_REPLY) |
+        (rule.langMask << 8);
+      this.#state[at + 5] = rule.allFull | 0;
+      this.#state[at + 6] = this.#intentOf[r] as number;
+      this.#state[at + 7] = rule.priority;
+    });
     this.#winners = new Int32Array(intents.size);
-    this.#hasReply = Uint8Array.from(rules, (rule) => (rule.reply === undefined ? 0 : 1));
     this.#ruleIds = rules.map((rule) => rule.id);
     this.#intentNames = [...intents.keys()];
     this.#touched = new Int32Array(rules.length);
@@ -348,7 +355,7 @@ export class RuleIndex {
 
     this.#gen++;
     if (this.#gen >= 0x7fffffff) {
-      this.#state.fill(0);
+      for (let at = 0; at < this.#state.length; at += RULE_STRIDE) this.#state[at] = 0;
       this.#regexStamp.fill(0);
       this.#patternStamp.fill(0);
       this.#intentStamp.fill(0);
@@ -412,7 +419,7 @@ export class RuleIndex {
     if (!this.#record(rule, refData[data + 1] as number, start, end, distance, base, undefined))
       return;
 
-    const at = rule * 4;
+    const at = rule * RULE_STRIDE;
     const allBit = refData[data + 2] as number;
     if (allBit !== 0) this.#state[at + 1] = (this.#state[at + 1] as number) | allBit;
     else this.#state[at + 3] = 1;
@@ -426,7 +433,7 @@ export class RuleIndex {
     end: number,
   ): void {
     if (this.#record(rule, regex.slot, start, end, 0, SCORE.base.regex, exec)) {
-      this.#state[rule * 4 + 3] = 1;
+      this.#state[rule * RULE_STRIDE + 3] = 1;
     }
   }
 
@@ -441,7 +448,7 @@ export class RuleIndex {
     exec: RegExpExecArray | undefined,
   ): boolean {
     const state = this.#state;
-    const at = rule * 4;
+    const at = rule * RULE_STRIDE;
     if (state[at] !== this.#gen) {
       state[at] = this.#gen;
       state[at + 1] = 0;
@@ -491,7 +498,7 @@ export class RuleIndex {
   #showHits(r: number): number {
     let shown = this.#shown;
     let count = 0;
-    for (let h = this.#state[r * 4 + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
+    for (let h = this.#state[r * RULE_STRIDE + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
       if (count === shown.length) this.#shown = shown = growInt32(shown);
       shown[count++] = h;
     }
@@ -589,7 +596,7 @@ export class RuleIndex {
       why = i === 0 ? part : `${why}; ${part}`;
     }
 
-    if (this.#hasWhen[r] === 0) return why;
+    if (((this.#state[r * RULE_STRIDE + 4] as number) & FLAG_WHEN) === 0) return why;
     const when = (this.rules[r] as CompiledRule).when as WhenConditions;
     const parts = why === '' ? [] : [why];
     if (when.slot.length > 0) parts.push(`when slot ${when.slot.join(', ')} set`);
@@ -688,7 +695,7 @@ export class RuleIndex {
   /** Checks the `all` terms that are not indexed; false when one is missing. */
   #completeAll(r: number, rule: CompiledRule): boolean {
     for (const t of rule.terms) {
-      if (t.allBit === 0 || ((this.#state[r * 4 + 1] as number) & t.allBit) !== 0) continue;
+      if (t.allBit === 0 || ((this.#state[r * RULE_STRIDE + 1] as number) & t.allBit) !== 0) continue;
 
       const ref = (this.#firstRef[r] as number) + t.slot;
       const id = this.#refPattern[ref] as number;
@@ -735,8 +742,8 @@ export class RuleIndex {
   /** True when rule `a` ranks before rule `b` (their scores given). */
   #before(a: number, sa: number, b: number, sb: number): boolean {
     if (sa !== sb) return sa > sb;
-    const pa = this.#priority[a] as number;
-    const pb = this.#priority[b] as number;
+    const pa = this.#state[a * RULE_STRIDE + 7] as number;
+    const pb = this.#state[b * RULE_STRIDE + 7] as number;
     // Ties go to the higher priority, then to the rule declared first.
     return pa !== pb ? pa > pb : a < b;
   }
@@ -758,35 +765,37 @@ export class RuleIndex {
     const state = this.#state;
     for (let t = 0; t < this.#touchedCount; t++) {
       const r = this.#touched[t] as number;
-      if (this.#needsAny[r] === 1 && state[r * 4 + 3] === 0) continue;
-      const lang = this.#langMask[r] as number;
+      const at = r * RULE_STRIDE;
+      const flags = state[at + 4] as number;
+      if ((flags & FLAG_NEEDS_ANY) !== 0 && state[at + 3] === 0) continue;
+      const lang = flags >> 8;
       if (lang !== 0 && (lang & langs) === 0) continue;
 
-      const allFull = this.#allFull[r] as number;
+      const allFull = state[at + 5] as number;
       if (
         allFull !== 0 &&
-        state[r * 4 + 1] !== allFull &&
+        state[at + 1] !== allFull &&
         !this.#completeAll(r, this.rules[r] as CompiledRule)
       )
         continue;
 
       const context =
-        this.#hasWhen[r] === 0 ? 0 : contextOf(this.rules[r] as CompiledRule, session);
+        (flags & FLAG_WHEN) === 0 ? 0 : contextOf(this.rules[r] as CompiledRule, session);
       if (context < 0) continue;
 
       const score = this.#score(r, content, context);
       this.#scores[r] = score;
 
-      const intent = this.#intentOf[r] as number;
+      const intent = state[at + 6] as number;
       if (this.#intentStamp[intent] !== gen) {
         this.#intentStamp[intent] = gen;
         this.#intentBest[intent] = winnerCount;
         winners[winnerCount++] = r;
         continue;
       }
-      const at = this.#intentBest[intent] as number;
-      const best = winners[at] as number;
-      if (this.#before(r, score, best, this.#scores[best] as number)) winners[at] = r;
+      const w = this.#intentBest[intent] as number;
+      const best = winners[w] as number;
+      if (this.#before(r, score, best, this.#scores[best] as number)) winners[w] = r;
     }
 
     // The top `limit` winners, by insertion into a short sorted list.
@@ -820,7 +829,7 @@ export class RuleIndex {
         ruleId: this.#ruleIds[r] as string,
         why: this.#explain(text, r, count, session),
       };
-      if (this.#hasReply[r] === 1) {
+      if (((this.#state[r * RULE_STRIDE + 4] as number) & FLAG_REPLY) !== 0) {
         const reply = (this.rules[r] as CompiledRule).reply as TemplatePart[];
         const hits = this.#hitObjects(r, count);
         candidate.reply = renderTemplate(reply, (ref) => resolveRef(ref, text, hits, session));
@@ -839,7 +848,7 @@ export class RuleIndex {
 
     // Hits in order of start (longest first on a tie), by insertion: a rule
     // has a handful of hits at most.
-    for (let h = this.#state[r * 4 + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
+    for (let h = this.#state[r * RULE_STRIDE + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
       const hitBase = this.#hitBase[h] as number;
       if (hitBase > base) base = hitBase;
 
@@ -877,7 +886,7 @@ export class RuleIndex {
       SCORE.coverage * coverage +
       extra +
       SCORE.context * context +
-      SCORE.perPriority * (this.#priority[r] as number);
+      SCORE.perPriority * (this.#state[r * RULE_STRIDE + 7] as number);
 
     return Math.round(Math.min(1, Math.max(0, score)) * 10_000) / 10_000;
   }
