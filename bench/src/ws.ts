@@ -8,38 +8,19 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createEngine, type IntentScore, type NluProvider, type TrainingExample } from '@kefu/core';
 import { createChatServer } from '@kefu/transport-ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { BenchContext, BenchFigure, BenchSection } from './types.js';
 
 type Kind = 'kefu' | 'bare';
 
-// The bench package has no @types/ws, so `ws` is loaded untyped and given
-// the few types this file uses.
-interface WsSocket {
-  readonly readyState: number;
-  send(data: string | Buffer, options?: { binary: boolean }): void;
-  ping(): void;
-  terminate(): void;
-  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): void;
-  on(event: 'pong', listener: (this: WsSocket) => void): void;
-  once(event: 'open' | 'error' | 'message', listener: () => void): void;
-}
-interface WsServer {
-  readonly clients: Set<WsSocket>;
-  on(event: 'connection', listener: (ws: WsSocket) => void): void;
-  once(event: 'listening', listener: () => void): void;
-  address(): { port: number };
-}
-const { WebSocket, WebSocketServer } = createRequire(import.meta.url)('ws') as {
-  WebSocket: (new (url: string, options: Record<string, unknown>) => WsSocket) & { OPEN: number };
-  WebSocketServer: new (options: Record<string, unknown>) => WsServer;
-};
+type WsSocket = WebSocket;
+type WsServer = WebSocketServer;
 type Msg = Record<string, unknown> & { type: string };
 
 const HERE = fileURLToPath(import.meta.url);
