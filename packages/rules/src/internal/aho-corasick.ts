@@ -17,6 +17,10 @@ export class AhoCorasick {
   #root: Int32Array = new Int32Array(0);
   // Outputs of a state, its own and those reached through failure links.
   #out: (number[] | undefined)[] = [undefined];
+  // The same after build(), flat: state s outputs #outIds[#outFirst[s]..#outFirst[s + 1]).
+  #outFirst: Int32Array = new Int32Array(2);
+  #outIds: Int32Array = new Int32Array(0);
+  #lengths: Int32Array = new Int32Array(0);
   #states = 1;
   #built = false;
 
@@ -51,9 +55,9 @@ export class AhoCorasick {
     return id;
   }
 
-  /** The length of a pattern, in UTF-16 units. */
+  /** The length of a pattern, in UTF-16 units (after `build()`). */
   patternLength(id: number): number {
-    return (this.#patterns[id] as string).length;
+    return this.#lengths[id] as number;
   }
 
   /** Computes failure links; call once after the last `add()`. */
@@ -119,6 +123,17 @@ export class AhoCorasick {
         queue.push(next);
       }
     }
+
+    this.#outFirst = new Int32Array(this.#states + 1);
+    let outs = 0;
+    for (let s = 0; s < this.#states; s++) {
+      this.#outFirst[s] = outs;
+      outs += this.#out[s]?.length ?? 0;
+    }
+    this.#outFirst[this.#states] = outs;
+    this.#outIds = new Int32Array(outs);
+    for (let s = 0; s < this.#states; s++) this.#outIds.set(this.#out[s] ?? [], this.#outFirst[s]);
+    this.#lengths = Int32Array.from(this.#patterns, (p) => p.length);
     this.#built = true;
   }
 
@@ -149,6 +164,19 @@ export class AhoCorasick {
       if (state === 0) return 0;
       state = this.#fail[state] as number;
     }
+  }
+
+  /**
+   * Where the outputs of `state` start in the flat output list (see
+   * {@link outputId}); they end where those of `state + 1` start.
+   */
+  outputStart(state: number): number {
+    return this.#outFirst[state] as number;
+  }
+
+  /** The pattern id at position `i` of the flat output list. */
+  outputId(i: number): number {
+    return this.#outIds[i] as number;
   }
 
   /** Ids of the patterns that end in `state`, or `undefined`. */

@@ -73,7 +73,6 @@ interface Hit {
 }
 
 const blank = (m: string): string => ' '.repeat(m.length);
-const NONE: readonly never[] = [];
 
 /** Where a sequence of stems first occurs in `tokens`, as `[start, end]`. */
 function findStems(
@@ -657,13 +656,16 @@ export class RuleIndex {
 
     for (let k = 0; k < count; k++) {
       state = ac.step(state, codes[k] as number);
-      const out = ac.outputs(state);
-      if (out === undefined) continue;
+      const last = ac.outputStart(state + 1);
+      let o = ac.outputStart(state);
+      if (o === last) continue;
 
       const end = (offsets[k] as number) + 1;
-      for (const id of out) {
+      for (; o < last; o++) {
+        const id = ac.outputId(o);
         const start = offsets[k + 1 - ac.patternLength(id)] as number;
-        for (const g of this.#acGates[id] ?? NONE) this.#wantRegex(g);
+        const gates = this.#acGates[id];
+        if (gates !== undefined) for (const g of gates) this.#wantRegex(g);
 
         // A term with a Latin letter or digit at an edge needs a word boundary there.
         const edges = this.#acEdges[id] as number;
