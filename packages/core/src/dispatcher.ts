@@ -5,7 +5,13 @@ import { hasCjk } from './text.js';
 import type { TurnStats } from './internal/turn-stats.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { NluGuard } from './nlu-guard.js';
-import type { EngineEmitter, PluginHost, PluginRegistry, PluginVersion } from './plugin-host.js';
+import type {
+  EngineEmitter,
+  IntentRoute,
+  PluginHost,
+  PluginRegistry,
+  PluginVersion,
+} from './plugin-host.js';
 import type { SessionPool } from './session-pool.js';
 import type {
   Detection,
@@ -287,11 +293,9 @@ export class Dispatcher {
 
       const ranked = this.#rank(intents, source, registry, detected);
       const best = ranked[0];
-      const reason = this.#choose(ranked, registry, isFallback);
-      const owner =
-        reason === undefined && best !== undefined
-          ? registry.routes.get(best.intent)?.owner
-          : undefined;
+      const route = best === undefined ? undefined : registry.routes.get(best.intent);
+      const reason = this.#choose(ranked, route, isFallback);
+      const owner = reason === undefined ? route?.owner : undefined;
       const candidates = ranked.length > MAX_CANDIDATES ? ranked.slice(0, MAX_CANDIDATES) : ranked;
       const winnerSource: ReplySource = best?.source ?? source;
 
@@ -333,9 +337,10 @@ export class Dispatcher {
           const turn = new TurnContext(facts, best, winnerSource, o.logger, owner.name);
           const result = owner.plugin.handle.call(owner.plugin, turn);
 
-          value = isThenable(result)
-            ? await withBudget(result, o.handlerTimeoutMs, turn, owner.name)
-            : result;
+          value =
+            typeof result === 'string' || !isThenable(result)
+              ? result
+              : await withBudget(result, o.handlerTimeoutMs, turn, owner.name);
 
           if (typeof value !== 'string') checkReply(value, owner.name);
         } catch (error) {
@@ -424,7 +429,7 @@ export class Dispatcher {
   /** Why no candidate wins, or `undefined` when the best one does. */
   #choose(
     ranked: Candidate[],
-    registry: PluginRegistry,
+    route: IntentRoute | undefined,
     isFallback: boolean,
   ): NoMatchReason | undefined {
     const best = ranked[0];
@@ -433,7 +438,7 @@ export class Dispatcher {
 
     if (best.intent === OOS) return 'out_of_scope';
 
-    const threshold = registry.routes.get(best.intent)?.threshold ?? this.#o.threshold;
+    const threshold = route?.threshold ?? this.#o.threshold;
     const runnerUp = ranked[1];
 
     if (best.score < threshold) return isFallback ? 'nlu_fallback' : 'below_threshold';

@@ -30,6 +30,8 @@ export class PooledSession implements Session {
   /** The engine's lane while a turn of this session is in flight. */
   [LANE]: TurnLane<unknown> | undefined = undefined;
   #ring: unknown[] | undefined;
+  /** Entries the ring has room for, its first entry, and how many it holds. */
+  #capacity = 0;
   #start = 0;
   #count = 0;
   #entries: HistoryEntry[] | undefined;
@@ -44,6 +46,8 @@ export class PooledSession implements Session {
     if (this.#entries === undefined) {
       this.#entries = this.#build();
       this.#ring = undefined;
+      this.#capacity = 0;
+      this.#count = 0;
     }
 
     return this.#entries;
@@ -52,6 +56,7 @@ export class PooledSession implements Session {
   set history(entries: HistoryEntry[]) {
     this.#entries = entries;
     this.#ring = undefined;
+    this.#capacity = 0;
     this.#count = 0;
   }
 
@@ -96,21 +101,28 @@ export class PooledSession implements Session {
       return;
     }
 
-    let ring = this.#ring;
-    const capacity = ring === undefined ? 0 : ring.length / SLOTS;
+    // Integer arithmetic without `%`: the ring is on every turn's path.
+    let capacity = this.#capacity;
+    let count = this.#count;
 
-    if (this.#count === capacity) {
+    if (count === capacity) {
       if (capacity >= max) {
         // Full: the oldest entry gives its slots to the new one.
-        this.#start = (this.#start + 1) % capacity;
-        this.#count--;
+        const start = this.#start + 1;
+
+        this.#start = start === capacity ? 0 : start;
+        count--;
       } else {
-        ring = this.#grow(Math.min(max, Math.max(FIRST_CAPACITY, capacity * 2)));
+        capacity = this.#grow(Math.min(max, Math.max(FIRST_CAPACITY, capacity * 2)));
       }
     }
 
-    const live = ring as unknown[];
-    const at0 = ((this.#start + this.#count) % (live.length / SLOTS)) * SLOTS;
+    const live = this.#ring as unknown[];
+    let index = this.#start + count;
+
+    if (index >= capacity) index -= capacity;
+
+    const at0 = index * SLOTS;
 
     live[at0] = from;
     live[at0 + 1] = text;
@@ -119,15 +131,16 @@ export class PooledSession implements Session {
     live[at0 + 2] = Number.isInteger(at) ? at - this.createdAt : { at };
     live[at0 + 3] = intent;
     live[at0 + 4] = traceSeq > 0 && traceSeq < SMALL ? traceSeq : traceId;
-    this.#count++;
+    this.#count = count + 1;
   }
 
-  #grow(capacity: number): unknown[] {
+  /** Moves the entries into a ring of `capacity` entries; returns `capacity`. */
+  #grow(capacity: number): number {
     const old = this.#ring;
     const ring = new Array<unknown>(capacity * SLOTS).fill(undefined);
 
     if (old !== undefined) {
-      const oldCapacity = old.length / SLOTS;
+      const oldCapacity = this.#capacity;
 
       for (let i = 0; i < this.#count; i++) {
         const from = ((this.#start + i) % oldCapacity) * SLOTS;
@@ -137,9 +150,10 @@ export class PooledSession implements Session {
     }
 
     this.#ring = ring;
+    this.#capacity = capacity;
     this.#start = 0;
 
-    return ring;
+    return capacity;
   }
 
   #build(): HistoryEntry[] {
@@ -148,7 +162,7 @@ export class PooledSession implements Session {
 
     if (ring === undefined) return out;
 
-    const capacity = ring.length / SLOTS;
+    const capacity = this.#capacity;
 
     for (let i = 0; i < this.#count; i++) {
       const at0 = ((this.#start + i) % capacity) * SLOTS;
