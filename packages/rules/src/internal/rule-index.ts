@@ -161,7 +161,7 @@ export class RuleIndex {
   readonly #intentBest: Int32Array;
   readonly #touched: Int32Array;
   #touchedCount = 0;
-  #wanted: number[] = [];
+  readonly #wanted: number[] = [];
   #tokens: Token[] = [];
   #offsets = new Int32Array(256);
   #codes = new Uint16Array(256);
@@ -363,7 +363,7 @@ export class RuleIndex {
     this.#touchedCount = 0;
     this.#hitCount = 0;
     this.#hitExec.length = 0;
-    this.#wanted = [];
+    this.#wanted.length = 0;
 
     const ascii = isAscii(text);
     const folded = ascii ? text : foldWidth(text);
@@ -501,7 +501,11 @@ export class RuleIndex {
       if (count === shown.length) this.#shown = shown = growInt32(shown);
       shown[count++] = h;
     }
-    shown.subarray(0, count).reverse();
+    for (let i = 0, j = count - 1; i < j; i++, j--) {
+      const h = shown[i] as number;
+      shown[i] = shown[j] as number;
+      shown[j] = h;
+    }
 
     // A fuzzy term that also matched exactly as a keyword says nothing new.
     // The first hit on a span is always kept, so comparing with the hits
