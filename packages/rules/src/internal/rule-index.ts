@@ -113,7 +113,7 @@ export class RuleIndex {
   readonly #refLabel: string[] = [];
   /** The automaton pattern of a CJK term, -1 for a term matched on words. */
   readonly #refPattern: Int32Array;
-  /** Stems of a multi-word term; undefined for one word or a CJK term. */
+  /** Stems of a term matched on words; undefined for a CJK term. */
   readonly #refStems: (readonly string[] | undefined)[] = [];
   /** Position in its stems of the stem a phrase is filed under (the rarest). */
   readonly #refAt: Int32Array;
@@ -232,7 +232,7 @@ export class RuleIndex {
             (isAlnumCode(t.chars.charCodeAt(t.chars.length - 1)) ? 2 : 0);
           if (indexed) (acTerms[id] ??= []).push(ref);
         } else if (t.stems !== undefined) {
-          if (t.stems.length > 1) this.#refStems[ref] = t.stems;
+          this.#refStems[ref] = t.stems;
           if (indexed) this.#addWords(t.stems, ref, frequency, words);
         }
 
@@ -338,8 +338,10 @@ export class RuleIndex {
 
     const key = stems[at] as string;
     const list = words.get(key);
-    if (list === undefined) words.set(key, [ref]);
-    else list.push(ref);
+    // A multi-word term is filed as ~ref, so that a one-word hit reads no stems.
+    const posting = stems.length > 1 ? ~ref : ref;
+    if (list === undefined) words.set(key, [posting]);
+    else list.push(posting);
   }
 
   #addGate(literal: string, regex: number, digits: number): void {
@@ -627,12 +629,13 @@ export class RuleIndex {
       }
 
       for (let p = 0; p < postings.length; p++) {
-        const ref = postings[p] as number;
-        const stems = this.#refStems[ref];
-        if (stems === undefined) {
-          this.#hit(ref, token.start, token.end, 0);
+        const posting = postings[p] as number;
+        if (posting >= 0) {
+          this.#hit(posting, token.start, token.end, 0);
           continue;
         }
+        const ref = ~posting;
+        const stems = this.#refStems[ref] as readonly string[];
         const first = i - (this.#refAt[ref] as number);
         const last = first + stems.length - 1;
         if (first < 0 || last >= tokens.length) continue;
@@ -699,18 +702,21 @@ export class RuleIndex {
   }
 
   /** Checks the `all` terms that are not indexed; false when one is missing. */
-  #completeAll(r: number, rule: CompiledRule): boolean {
-    for (const t of rule.terms) {
-      if (t.allBit === 0 || ((this.#state[r * RULE_STRIDE + 1] as number) & t.allBit) !== 0) continue;
+  #completeAll(r: number): boolean {
+    const hit = this.#state[r * RULE_STRIDE + 1] as number;
+    const last = this.#firstRef[r + 1] as number;
 
-      const ref = (this.#firstRef[r] as number) + t.slot;
+    for (let ref = this.#firstRef[r] as number; ref < last; ref++) {
+      const allBit = this.#refData[ref * REF_STRIDE + 2] as number;
+      if (allBit === 0 || (hit & allBit) !== 0) continue;
+
       const id = this.#refPattern[ref] as number;
       if (id >= 0) {
         if (this.#patternStamp[id] !== this.#gen) return false;
         this.#hit(ref, this.#patternStart[id] as number, this.#patternEnd[id] as number, 0);
         continue;
       }
-      const span = findStems(this.#tokens, t.stems as string[]);
+      const span = findStems(this.#tokens, this.#refStems[ref] as readonly string[]);
       if (span === undefined) return false;
       this.#hit(ref, span[0], span[1], 0);
     }
@@ -781,7 +787,7 @@ export class RuleIndex {
       if (
         allFull !== 0 &&
         state[at + 1] !== allFull &&
-        !this.#completeAll(r, this.rules[r] as CompiledRule)
+        !this.#completeAll(r)
       )
         continue;
 
