@@ -235,6 +235,7 @@ export class Dispatcher {
     traceSeq: number,
     startedAt: number,
     lane: unknown,
+    held?: Session,
   ): Promise<Reply> {
     const o = this.#o;
     const emitter = o.emitter;
@@ -245,7 +246,10 @@ export class Dispatcher {
         emitter.emit('message.in', { sessionId, traceId, length: text.length });
       }
 
-      const acquired = o.pool.acquire(sessionId, traceId);
+      const acquired =
+        held === undefined
+          ? o.pool.acquire(sessionId, traceId)
+          : o.pool.acquireHeld(held, traceId);
       const session = isThenable(acquired) ? await acquired : acquired;
       const guard = o.guard;
       let intents: readonly Candidate[];

@@ -23,6 +23,7 @@ import type {
   HistoryEntry,
   PluginRegistry,
   Reply,
+  Session,
   SessionView,
   TurnInput,
 } from './types.js';
@@ -270,13 +271,32 @@ class KefuEngine implements Engine {
         'expected traceId to be a string of 1 to 128 characters',
       );
 
-    const lane = this.#laneOf(sessionId);
+    const lanes = this.#lanes;
+    const mapped = lanes.size === 0 ? undefined : lanes.get(sessionId);
+    let held: Session | undefined;
+
+    if (mapped === undefined) {
+      held = this.#pool.touch(sessionId);
+
+      // The common case: a session in the pool with no turn in flight. It
+      // gets a lane of its own and starts at once, with the session found.
+      if (held instanceof PooledSession && held[LANE] === undefined) {
+        const lane = new TurnLane<Job>(sessionId, held);
+
+        held[LANE] = lane;
+        lane.jobs = null;
+
+        return this.#runTurn(lane, text, traceId, traceSeq, startedAt, held);
+      }
+    }
+
+    const lane = mapped ?? this.#laneOf(sessionId, held);
     const waiting = lane.jobs;
 
     if (waiting === undefined) {
       lane.jobs = null;
 
-      return this.#runTurn(lane, text, traceId, traceSeq, startedAt);
+      return this.#runTurn(lane, text, traceId, traceSeq, startedAt, undefined);
     }
 
     return new Promise<Reply>((resolve, reject) => {
@@ -297,18 +317,17 @@ class KefuEngine implements Engine {
   }
 
   /**
-   * The lane of a session: its own while a turn is in flight, else a new
-   * idle one (`jobs` undefined), carried by the pooled session when the
-   * pool holds it and by the map otherwise. The map is read only when it
-   * holds something, which is rare once sessions are warm.
+   * The lane of a session (`held`, when the pool holds it): its own while a
+   * turn is in flight, else a new idle one (`jobs` undefined), carried by
+   * the pooled session when the pool holds it and by the map otherwise.
+   * The map is read only when it holds something, which is rare once
+   * sessions are warm.
    */
-  #laneOf(sessionId: string): TurnLane<Job> {
+  #laneOf(sessionId: string, held: Session | undefined): TurnLane<Job> {
     const lanes = this.#lanes;
     const mapped = lanes.size === 0 ? undefined : lanes.get(sessionId);
 
     if (mapped !== undefined) return mapped;
-
-    const held = this.#pool.peek(sessionId);
 
     if (held instanceof PooledSession) {
       const own = held[LANE] as TurnLane<Job> | undefined;
@@ -336,10 +355,11 @@ class KefuEngine implements Engine {
     traceId: string,
     traceSeq: number,
     startedAt: number,
+    held: Session | undefined,
   ): Promise<Reply> {
     this.#running++;
 
-    return this.#dispatcher.run(lane.sessionId, text, traceId, traceSeq, startedAt, lane);
+    return this.#dispatcher.run(lane.sessionId, text, traceId, traceSeq, startedAt, lane, held);
   }
 
   /** Starts the next job of a lane, or retires the lane. */
@@ -367,7 +387,7 @@ class KefuEngine implements Engine {
     if (job.entry !== undefined) {
       this.#runNote(lane, job.entry).then(() => job.resolve(undefined as never), job.reject);
     } else {
-      this.#runTurn(lane, job.text, job.traceId, job.traceSeq, job.startedAt).then(
+      this.#runTurn(lane, job.text, job.traceId, job.traceSeq, job.startedAt, undefined).then(
         job.resolve,
         job.reject,
       );
@@ -413,7 +433,7 @@ class KefuEngine implements Engine {
       );
     }
 
-    const lane = this.#laneOf(sessionId);
+    const lane = this.#laneOf(sessionId, this.#pool.peek(sessionId));
     const waiting = lane.jobs;
 
     if (waiting === undefined) {

@@ -87,8 +87,23 @@ export class SessionPool {
    * held (synchronously), else from the store, else a new one.
    */
   acquire(id: string, traceId?: string): Session | Promise<Session> {
+    return this.#take(id, this.#cache.get(id), traceId);
+  }
+
+  /**
+   * {@link acquire} for a session just found by {@link touch} in the same
+   * tick of the event loop: the same checks and counts, one lookup less.
+   */
+  acquireHeld(session: Session, traceId?: string): Session | Promise<Session> {
+    return this.#take(session.id, session, traceId);
+  }
+
+  #take(
+    id: string,
+    session: Session | undefined,
+    traceId: string | undefined,
+  ): Session | Promise<Session> {
     const now = Date.now();
-    const session = this.#cache.get(id);
 
     if (session !== undefined) {
       if (now - session.updatedAt < this.#options.ttlMs) {
@@ -138,6 +153,15 @@ export class SessionPool {
   /** The session as held, without renewing its idle timer or reading the store. */
   peek(id: string): Session | undefined {
     return this.#cache.peek(id);
+  }
+
+  /**
+   * The session as held, marked most recently used, without renewing its
+   * idle timer or counting a hit: {@link acquireHeld} does that when the
+   * turn starts.
+   */
+  touch(id: string): Session | undefined {
+    return this.#cache.get(id);
   }
 
   /** The session from the pool or the store, without renewing its idle timer. */
