@@ -364,8 +364,8 @@ export class RuleIndex {
     }
     this.#touchedCount = 0;
     this.#hitCount = 0;
-    this.#hitExec.length = 0;
-    this.#wanted.length = 0;
+    if (this.#hitExec.length > 0) this.#hitExec.length = 0;
+    if (this.#wanted.length > 0) this.#wanted.length = 0;
 
     const ascii = isAscii(text);
     const folded = ascii ? text : foldWidth(text);
