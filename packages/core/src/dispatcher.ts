@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { KefuError } from './errors.js';
+import { wallClock } from './internal/clock.js';
 import { hasCjk } from './text.js';
 import type { TurnStats } from './internal/turn-stats.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -249,7 +250,7 @@ export class Dispatcher {
       const acquired =
         held === undefined
           ? o.pool.acquire(sessionId, traceId)
-          : o.pool.acquireHeld(held, traceId);
+          : o.pool.acquireHeld(held, traceId, wallClock(startedAt));
       const session = isThenable(acquired) ? await acquired : acquired;
       const guard = o.guard;
       let intents: readonly Candidate[];

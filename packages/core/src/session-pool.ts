@@ -87,24 +87,24 @@ export class SessionPool {
    * held (synchronously), else from the store, else a new one.
    */
   acquire(id: string, traceId?: string): Session | Promise<Session> {
-    return this.#take(id, this.#cache.get(id), traceId);
+    return this.#take(id, this.#cache.get(id), traceId, Date.now());
   }
 
   /**
    * {@link acquire} for a session just found by {@link touch} in the same
    * tick of the event loop: the same checks and counts, one lookup less.
+   * `now` is the wall-clock time, when the caller has it.
    */
-  acquireHeld(session: Session, traceId?: string): Session | Promise<Session> {
-    return this.#take(session.id, session, traceId);
+  acquireHeld(session: Session, traceId?: string, now = Date.now()): Session | Promise<Session> {
+    return this.#take(session.id, session, traceId, now);
   }
 
   #take(
     id: string,
     session: Session | undefined,
     traceId: string | undefined,
+    now: number,
   ): Session | Promise<Session> {
-    const now = Date.now();
-
     if (session !== undefined) {
       if (now - session.updatedAt < this.#options.ttlMs) {
         this.#hits++;
