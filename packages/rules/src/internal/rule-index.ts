@@ -512,8 +512,8 @@ export class RuleIndex {
     // A fuzzy term that also matched exactly as a keyword says nothing new.
     // The first hit on a span is always kept, so comparing with the hits
     // kept so far is enough.
-    const terms = (this.rules[r] as CompiledRule).terms.length;
     const firstRef = this.#firstRef[r] as number;
+    const terms = (this.#firstRef[r + 1] as number) - firstRef;
     let kept = 0;
     for (let i = 0; i < count; i++) {
       const h = shown[i] as number;
@@ -836,7 +836,7 @@ export class RuleIndex {
       const r = top[k] as number;
       const count = this.#showHits(r);
       const candidate: RuleCandidate = {
-        intent: this.#intentNames[this.#intentOf[r] as number] as string,
+        intent: this.#intentNames[this.#state[r * RULE_STRIDE + 6] as number] as string,
         score: this.#scores[r] as number,
         ruleId: this.#ruleIds[r] as string,
         why: this.#explain(text, r, count, session),
