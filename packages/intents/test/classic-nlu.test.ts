@@ -168,6 +168,22 @@ describe('ClassicNlu', () => {
       expect((await nlu.classify('asdkjh qwpoeiru'))[0]?.intent).toBe('oos');
     });
 
+    it('learns from the words of intent names, unless intentNameExamples is 0', async () => {
+      const data = [
+        { text: 'how do I get my account back', intent: 'change_password' },
+        { text: 'how do I get rid of my account', intent: 'delete_account' },
+        { text: 'how do I close my account', intent: 'delete_account' },
+      ];
+      const named = new ClassicNlu();
+      const plain = new ClassicNlu({ intentNameExamples: 0 });
+      await named.train(data);
+      await plain.train(data);
+
+      expect((await named.classify('my password'))[0]?.intent).toBe('change_password');
+      expect((await plain.classify('my password'))[0]?.intent).not.toBe('change_password');
+      expect(named.intents).toEqual(['change_password', 'delete_account']);
+    });
+
     it('trains the same model twice from the same data and seed', async () => {
       const a = new ClassicNlu();
       const b = new ClassicNlu();
@@ -193,6 +209,9 @@ describe('ClassicNlu', () => {
     it('rejects bad options with INTENTS_OPTIONS_INVALID', () => {
       expect(() => new ClassicNlu({ dim: 1000 })).toThrow(expect.objectContaining({ code: 'INTENTS_OPTIONS_INVALID' }));
       expect(() => new ClassicNlu({ charNgrams: [5, 3] })).toThrow(
+        expect.objectContaining({ code: 'INTENTS_OPTIONS_INVALID' }),
+      );
+      expect(() => new ClassicNlu({ intentNameExamples: -1 })).toThrow(
         expect.objectContaining({ code: 'INTENTS_OPTIONS_INVALID' }),
       );
       expect(() => new ClassicNlu({ nope: 1 } as never)).toThrow(expect.objectContaining({ code: 'INTENTS_OPTIONS_INVALID' }));

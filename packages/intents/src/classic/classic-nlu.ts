@@ -13,6 +13,7 @@ import {
 } from '@kefu/core';
 
 import { assignFolds, fitTemperature, thresholdForRejectRate } from './calibrate.js';
+import { nameExamples } from './names.js';
 import { Featurizer, type FeatureConfig, type SparseVector } from './features.js';
 import { quantize, readModelFile, writeModelFile, type ClassicModel } from './model-file.js';
 import { parseClassicOptions, type ClassicNluOptions, type ResolvedClassicOptions } from './options.js';
@@ -275,6 +276,7 @@ export class ClassicNlu implements NluProvider {
         dropout: o.dropout,
         seed: o.seed,
         rejectRate: o.rejectRate,
+        intentNameExamples: o.intentNameExamples,
         threshold: o.threshold ?? null,
         oosIntent: o.oosIntent,
       }),
@@ -298,22 +300,23 @@ export class ClassicNlu implements NluProvider {
 
     const labels: string[] = [];
     const labelIndex = new Map<string, number>();
-    const ys = new Int32Array(data.length);
-    data.forEach((e, i) => {
-      let y = labelIndex.get(e.intent);
-      if (y === undefined) {
-        y = labels.length;
+    for (const e of data) {
+      if (!labelIndex.has(e.intent)) {
+        labelIndex.set(e.intent, labels.length);
         labels.push(e.intent);
-        labelIndex.set(e.intent, y);
       }
-      ys[i] = y;
-    });
+    }
+    // Examples from the intents' names follow the real ones, so that
+    // calibration can keep them out of its held-out folds.
+    const all = [...data, ...nameExamples(labels, o.oosIntent, o.intentNameExamples)];
+    const ys = new Int32Array(all.length);
+    all.forEach((e, i) => (ys[i] = labelIndex.get(e.intent)!));
     const oosIndex = labelIndex.get(o.oosIntent) ?? -1;
     const classes = labels.length;
 
     const slice = slicer();
     const raw = [];
-    for (const e of data) {
+    for (const e of all) {
       raw.push(featurizer.extract(e.text));
       await slice();
     }
@@ -340,7 +343,7 @@ export class ClassicNlu implements NluProvider {
     let threshold = o.threshold ?? MIN_THRESHOLD;
     if (o.threshold === undefined && classes > 1) {
       this.logger.debug({ phase: 'calibrate' }, 'classic NLU training phase');
-      ({ temperature, threshold } = await this.calibrate(xs, ys, classes, oosIndex, params));
+      ({ temperature, threshold } = await this.calibrate(xs, ys, data.length, classes, oosIndex, params));
       threshold = Math.max(threshold, MIN_THRESHOLD);
     }
 
@@ -367,16 +370,18 @@ export class ClassicNlu implements NluProvider {
 
   /**
    * Trains on folds of the data and scores the held-out parts, to fit the
-   * softmax temperature and the out-of-scope threshold.
+   * softmax temperature and the out-of-scope threshold. Examples from
+   * `heldOutBelow` on (those made from intent names) are never held out.
    */
   private async calibrate(
     xs: readonly SparseVector[],
     ys: Int32Array,
+    heldOutBelow: number,
     classes: number,
     oosIndex: number,
     params: TrainParams,
   ): Promise<{ temperature: number; threshold: number }> {
-    const folds = assignFolds(ys, classes, FOLDS, params.seed);
+    const folds = assignFolds(ys.subarray(0, heldOutBelow), classes, FOLDS, params.seed);
     const rounds = xs.length <= FULL_CROSS_VALIDATION_MAX ? FOLDS : 1;
     const heldIdx: number[] = [];
     const heldLogits: number[] = [];
@@ -387,7 +392,7 @@ export class ClassicNlu implements NluProvider {
     for (let f = 0; f < rounds; f++) {
       const trainIdx: number[] = [];
       const testIdx: number[] = [];
-      folds.forEach((fold, i) => (fold === f ? testIdx : trainIdx).push(i));
+      for (let i = 0; i < xs.length; i++) (i < folds.length && folds[i] === f ? testIdx : trainIdx).push(i);
       if (testIdx.length === 0) continue;
 
       const foldXs = trainIdx.map((i) => xs[i]!);

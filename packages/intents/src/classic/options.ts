@@ -37,7 +37,15 @@ export const classicNluOptionsSchema = z
      * send to `oos`. Higher catches more out-of-scope text and loses more
      * in-scope answers.
      */
-    rejectRate: z.number().min(0).max(0.5).default(0.0115),
+    rejectRate: z.number().min(0).max(0.5).default(0.015),
+    /**
+     * Training examples made of each in-scope intent's name split into words
+     * (`change_user_name`, `changeUserName` → "change user name"), added this
+     * many times per intent. Names carry meaning that a few examples may not
+     * show; with many examples per intent their weight fades. 0 turns it off
+     * (for opaque names such as ids).
+     */
+    intentNameExamples: z.number().int().min(0).max(10).default(2),
     /** A fixed confidence threshold; skips calibration of the threshold when set. */
     threshold: z.number().min(0).max(1).optional(),
     /** The intent name that means out of scope. */
