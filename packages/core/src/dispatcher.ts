@@ -222,10 +222,25 @@ function replyActions(value: ReplyObject): ReplyAction[] {
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #isLogging: boolean;
+  // Whether anyone listens to the events a turn builds a payload for, as of
+  // the emitter's `changes` count `#changes` (see ListenedEmitter).
+  #changes = -1;
+  #isMessageIn = false;
+  #isIntentDetected = false;
+  #isReplyOut = false;
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
     this.#isLogging = options.logger !== silentLogger;
+  }
+
+  #listen(): void {
+    const emitter = this.#o.emitter;
+
+    this.#changes = emitter.changes;
+    this.#isMessageIn = emitter.listenerCount('message.in') > 0;
+    this.#isIntentDetected = emitter.listenerCount('intent.detected') > 0;
+    this.#isReplyOut = emitter.listenerCount('reply.out') > 0;
   }
 
   /** Runs a validated turn; never rejects except on a bug. */
@@ -243,7 +258,9 @@ export class Dispatcher {
     let registry: PluginRegistry | undefined;
 
     try {
-      if (emitter.listenerCount('message.in') > 0) {
+      if (emitter.changes !== this.#changes) this.#listen();
+
+      if (this.#isMessageIn) {
         emitter.emit('message.in', { sessionId, traceId, length: text.length });
       }
 
@@ -304,7 +321,9 @@ export class Dispatcher {
       const candidates = ranked.length > MAX_CANDIDATES ? ranked.slice(0, MAX_CANDIDATES) : ranked;
       const winnerSource: ReplySource = best?.source ?? source;
 
-      if (emitter.listenerCount('intent.detected') > 0) {
+      if (emitter.changes !== this.#changes) this.#listen();
+
+      if (this.#isIntentDetected) {
         emitter.emit('intent.detected', {
           sessionId,
           traceId,
@@ -372,8 +391,9 @@ export class Dispatcher {
 
       if (saving !== undefined) await saving;
 
-      if (emitter.listenerCount('reply.out') > 0)
-        emitter.emit('reply.out', { sessionId, traceId, reply });
+      if (emitter.changes !== this.#changes) this.#listen();
+
+      if (this.#isReplyOut) emitter.emit('reply.out', { sessionId, traceId, reply });
 
       return reply;
     } catch (error) {

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
-import { EventEmitter } from 'eventemitter3';
-
 import { Dispatcher } from './dispatcher.js';
 import { KefuError, type KefuErrorCode } from './errors.js';
 import { LANE, TurnLane } from './internal/lane.js';
+import { ListenedEmitter } from './internal/listened-emitter.js';
 import { PooledSession } from './internal/pooled-session.js';
 import { nextTraceSeq, traceIdOf } from './internal/trace-id.js';
 import { TurnStats } from './internal/turn-stats.js';
@@ -83,7 +82,7 @@ class KefuEngine implements Engine {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
 
-    const emitter: EngineEmitter = new EventEmitter();
+    const emitter: EngineEmitter = new ListenedEmitter();
     const sessions = options.sessions;
     const breaker = options.nlu.breaker;
 

@@ -4,9 +4,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import type { EventEmitter } from 'eventemitter3';
-
 import { KefuError, isKefuError } from './errors.js';
+import type { ListenedEmitter } from './internal/listened-emitter.js';
 import { checkPlugin } from './internal/plugin-schema.js';
 import { nativeImport } from './internal/native-import.js';
 import { isTypeScript, transpilePlugin } from './internal/transpile.js';
@@ -22,7 +21,7 @@ import type {
 } from './types.js';
 
 /** The typed emitter the engine and its parts share. */
-export type EngineEmitter = EventEmitter<{ [E in keyof EngineEvents]: [EngineEvents[E]] }>;
+export type EngineEmitter = ListenedEmitter<{ [E in keyof EngineEvents]: [EngineEvents[E]] }>;
 
 type AnyListener = (payload: never) => void;
 
