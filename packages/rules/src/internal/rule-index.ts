@@ -107,7 +107,7 @@ export class RuleIndex {
   readonly #acEdges: Uint8Array;
   readonly #fuzzy = new FuzzyIndex();
   readonly #fuzzyUsers: Int32Array[] = [];
-  // Per ref (see KIND_KEYWORD): what a hit of that term records.
+  // Per ref, REF_STRIDE ints: what a hit of that term records.
   readonly #refData: Int32Array;
   /** `why`'s opening for a hit of a ref, e.g. `keyword "refund" `. */
   readonly #refLabel: string[] = [];
@@ -499,7 +499,8 @@ export class RuleIndex {
   #showHits(r: number): number {
     let shown = this.#shown;
     let count = 0;
-    for (let h = this.#state[r * RULE_STRIDE + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
+    const next = this.#hitNext;
+    for (let h = this.#state[r * RULE_STRIDE + 2] as number; h >= 0; h = next[h] as number) {
       if (count === shown.length) this.#shown = shown = growInt32(shown);
       shown[count++] = h;
     }
@@ -860,7 +861,8 @@ export class RuleIndex {
 
     // Hits in order of start (longest first on a tie), by insertion: a rule
     // has a handful of hits at most.
-    for (let h = this.#state[r * RULE_STRIDE + 2] as number; h >= 0; h = this.#hitNext[h] as number) {
+    const next = this.#hitNext;
+    for (let h = this.#state[r * RULE_STRIDE + 2] as number; h >= 0; h = next[h] as number) {
       const hitBase = this.#hitBase[h] as number;
       if (hitBase > base) base = hitBase;
 
