@@ -15,9 +15,10 @@ export class AhoCorasick {
   #units: Uint16Array = new Uint16Array(0);
   #targets: Int32Array = new Int32Array(0);
   #root: Int32Array = new Int32Array(0);
-  // Outputs of a state, its own and those reached through failure links.
+  // Outputs of a state, its own and those reached through failure links,
+  // while the automaton is built; then flat: state s outputs
+  // #outIds[#outFirst[s]] up to #outIds[#outFirst[s + 1]] (excluded).
   #out: (number[] | undefined)[] = [undefined];
-  // The same after build(), flat: state s outputs #outIds[#outFirst[s]..#outFirst[s + 1]).
   #outFirst: Int32Array = new Int32Array(2);
   #outIds: Int32Array = new Int32Array(0);
   #lengths: Int32Array = new Int32Array(0);
@@ -132,7 +133,11 @@ export class AhoCorasick {
     }
     this.#outFirst[this.#states] = outs;
     this.#outIds = new Int32Array(outs);
-    for (let s = 0; s < this.#states; s++) this.#outIds.set(this.#out[s] ?? [], this.#outFirst[s]);
+    for (let s = 0; s < this.#states; s++) {
+      const own = this.#out[s];
+      if (own !== undefined) this.#outIds.set(own, this.#outFirst[s]);
+    }
+    this.#out = [];
     this.#lengths = Int32Array.from(this.#patterns, (p) => p.length);
     this.#built = true;
   }
@@ -179,11 +184,6 @@ export class AhoCorasick {
     return this.#outIds[i] as number;
   }
 
-  /** Ids of the patterns that end in `state`, or `undefined`. */
-  outputs(state: number): readonly number[] | undefined {
-    return this.#out[state];
-  }
-
   /** Every `[id, start, end]` occurrence in `text` (for tests and tools). */
   findAll(text: string): [number, number, number][] {
     const found: [number, number, number][] = [];
@@ -191,7 +191,8 @@ export class AhoCorasick {
 
     for (let i = 0; i < text.length; i++) {
       state = this.step(state, text.charCodeAt(i));
-      for (const id of this.outputs(state) ?? []) {
+      for (let o = this.outputStart(state); o < this.outputStart(state + 1); o++) {
+        const id = this.outputId(o);
         found.push([id, i + 1 - this.patternLength(id), i + 1]);
       }
     }
