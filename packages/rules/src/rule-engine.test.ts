@@ -333,6 +333,43 @@ describe('RuleEngine', () => {
       expect(rules.match('about word1234 today')[0]?.ruleId).toBe('r1234');
       expect(rules.match('请问词2001号')[0]?.ruleId).toBe('r2001');
     });
+
+    it('matches a rule set the same with thousands of other rules before it', () => {
+      const kinds = [
+        (i: number) => ({ any: [`word${i}`, `词${i}号`] }),
+        (i: number) => ({ phrases: [`the thing ${i}`] }),
+        (i: number) => ({ all: [`alpha${i}`, `贝塔${i}`] }),
+        (i: number) => ({ fuzzy: [`zebra${i}x`] }),
+        (i: number) => ({ regex: `kappa${i}\\s*(\\d{4,})` }),
+      ];
+      const others = Array.from({ length: 3000 }, (_, i) => ({
+        id: `o${i}`,
+        intent: `other${i % 300}`,
+        match: (kinds[i % kinds.length] as (i: number) => Record<string, unknown>)(i),
+      }));
+      const own = [
+        ...shop,
+        {
+          id: 'track',
+          intent: 'order.track',
+          match: { regex: 'order\\s*#?(\\d{5,})', when: { absent: ['order'] } },
+          reply: 'Looking up {{1}}',
+        },
+      ];
+      const alone = compileRules(own, { limit: 10 });
+      const crowded = compileRules([...others, ...own], { limit: 10 });
+      const messages = [
+        'I want a refnud, where is my order 12345?',
+        '我要转人工，查订单 order 55555',
+        'please cancel the order, human agent',
+      ];
+
+      for (const text of messages) {
+        expect(alone.match(text).length).toBeGreaterThanOrEqual(2);
+        expect(crowded.match(text)).toEqual(alone.match(text));
+      }
+      expect(crowded.match('order 12345')[0]?.reply).toBe('Looking up 12345');
+    });
   });
 
   describe('validation', () => {
