@@ -252,7 +252,8 @@ async function dispatchFigures(
     notes: [
       `Dispatch: ${total.toLocaleString('en')} turns per round over ${SESSIONS} sessions, ${CONCURRENCY} in flight, median of ${rounds} alternating rounds, throughput per second of process CPU time (wall clock shown too); ` +
         `every turn runs validation, the per-session queue, the pool, the breaker, ranking over ${PLUGINS} plugins, handle(), the session update (bounded history) and \`reply.out\` to one listener (${replies} replies, sink ${sink > 0 ? 'ok' : 'empty'}). ` +
-        'Measured gaps to the bare path: keeping the history (two entries a turn that outlive the young generation) costs about 11 points of the share, the per-session queue about 5.',
+        'Both paths run in the same closed-loop driver (same session ids and texts, same concurrency) after a warm-up of each, in alternating rounds with a full GC before each; the bare breaker has opossum\'s defaults and the same 1 s timeout. ' +
+          'The engine keeps each session\'s history as a ring of plain values and its turn order on the pooled session itself, so neither leaves objects behind a turn; the rest of the gap is the engine\'s own steps (validation, ranking, the turn object, the reply).',
     ],
   };
 }
