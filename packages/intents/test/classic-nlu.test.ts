@@ -268,6 +268,15 @@ describe('ClassicNlu', () => {
       expect(next.lastTraining?.fromCache).toBe(false);
     });
 
+    it('trains again when an option that shapes the model changes', async () => {
+      const cache = join(dir, 'cache-4');
+      await new ClassicNlu({ modelCacheDir: cache }).train(en);
+
+      const next = new ClassicNlu({ modelCacheDir: cache, intentNameExamples: 0 });
+      await next.train(en);
+      expect(next.lastTraining?.fromCache).toBe(false);
+    });
+
     it('trains again over a corrupt cache file', async () => {
       const cache = join(dir, 'cache-3');
       const nlu = new ClassicNlu({ modelCacheDir: cache });
