@@ -1,48 +1,20 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ERROR_CODES } from '@kefu/core';
 import { describe, expect, it } from 'vitest';
 
+import { codesIn, readText, section, tableKeys } from '../../../test/support/readme.js';
+
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
+const readme = await readText(join(PACKAGE, 'README.md'));
 
-/** The text of one `## <title>` section of the README. */
-async function section(title: string): Promise<string> {
-  const readme = await readFile(join(PACKAGE, 'README.md'), 'utf8');
-  const start = readme.indexOf(`\n## ${title}\n`);
-  if (start < 0) throw new Error(`README has no "## ${title}" section`);
-  const end = readme.indexOf('\n## ', start + 1);
-
-  return readme.slice(start, end < 0 ? undefined : end);
-}
-
-/** The first-column names of the table under `### <title>`, backticks removed. */
-function tableNames(text: string, title: string): string[] {
-  const start = text.indexOf(`### ${title}\n`);
-  const end = text.indexOf('\n### ', start + 1);
-  const block = text.slice(start, end < 0 ? undefined : end);
-
-  return [...block.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1] ?? '').sort();
-}
-
-/** Every `INTENTS_*` code a folder's sources mention. */
-async function codesIn(folder: string): Promise<string[]> {
-  const dir = join(PACKAGE, 'src', folder);
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
-  const codes = new Set<string>();
-
-  for (const file of files) {
-    const source = await readFile(join(dir, file), 'utf8');
-    for (const match of source.matchAll(/'(INTENTS_[A-Z_]+)'/g)) codes.add(match[1] ?? '');
-  }
-
-  return [...codes].sort();
-}
+/** The table under `### <table>` inside the README section `## <title>`. */
+const table = (title: string, name: string): string[] => tableKeys(section(section(readme, title), name, 3));
 
 /** The keys of the zod object named `optionsSchema` in a source file. */
 async function optionKeys(file: string): Promise<string[]> {
-  const source = await readFile(join(PACKAGE, 'src', file), 'utf8');
+  const source = await readText(join(PACKAGE, 'src', file));
   const start = source.indexOf('const optionsSchema = z');
   const block = source.slice(start, source.indexOf('.strict()', start));
 
@@ -54,13 +26,13 @@ describe.each([
   ['HttpNlu', 'http', 'http/http-nlu.ts'],
 ])('the README section on %s', (title, folder, optionsFile) => {
   it('lists exactly the error codes the sources throw', async () => {
-    const documented = tableNames(await section(title), 'Error codes');
+    const documented = table(title, 'Error codes');
 
-    expect(documented).toEqual(await codesIn(folder));
+    expect(documented).toEqual(await codesIn(join(PACKAGE, 'src', folder), 'INTENTS_'));
     for (const code of documented) expect(ERROR_CODES).toContain(code);
   });
 
   it('lists exactly the options the schema accepts', async () => {
-    expect(tableNames(await section(title), 'Options')).toEqual(await optionKeys(optionsFile));
+    expect(table(title, 'Options')).toEqual(await optionKeys(optionsFile));
   });
 });
