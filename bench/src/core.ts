@@ -196,11 +196,19 @@ async function dispatchFigures(
 
   // Alternate the two paths in short rounds and compare CPU time (the
   // machine is shared: wall-clock rounds swing with other processes), then
-  // take the median of each.
+  // take the median of each. A forced full GC before each round clears the
+  // other path's garbage, but it also makes V8 throw away optimised code
+  // that embeds objects the GC freed; a short untimed run after it lets
+  // each path reach its steady state again, so that a round times the
+  // path and not its recompilation.
+  const settle = ctx.quick ? 2_000 : 5_000;
+
   for (let r = 0; r < rounds; r++) {
     gc();
+    await drive(settle, bare);
     bares.push(await drive(total, bare));
     gc();
+    await drive(settle, full);
     fulls.push(await drive(total, full));
     ctx.log(
       `core: dispatch round ${r + 1}: full ${fulls.at(-1)?.perCpuSecond.toFixed(0)}/cpu-s, bare ${bares.at(-1)?.perCpuSecond.toFixed(0)}/cpu-s`,
@@ -252,7 +260,7 @@ async function dispatchFigures(
     notes: [
       `Dispatch: ${total.toLocaleString('en')} turns per round over ${SESSIONS} sessions, ${CONCURRENCY} in flight, median of ${rounds} alternating rounds, throughput per second of process CPU time (wall clock shown too); ` +
         `every turn runs validation, the per-session queue, the pool, the breaker, ranking over ${PLUGINS} plugins, handle(), the session update (bounded history) and \`reply.out\` to one listener (${replies} replies, sink ${sink > 0 ? 'ok' : 'empty'}). ` +
-        'Both paths run in the same closed-loop driver (same session ids and texts, same concurrency) after a warm-up of each, in alternating rounds with a full GC before each; the bare breaker has opossum\'s defaults and the same 1 s timeout. ' +
+        `Both paths run in the same closed-loop driver (same session ids and texts, same concurrency) after a warm-up of each, in alternating rounds with a full GC and ${settle.toLocaleString('en')} untimed turns before each (the forced GC makes V8 drop optimised code, and a round should time the path, not its recompilation); the bare breaker has opossum's defaults and the same 1 s timeout. ` +
           'The engine keeps each session\'s history as a ring of plain values and its turn order on the pooled session itself, so neither leaves objects behind a turn; the rest of the gap is the engine\'s own steps (validation, ranking, the turn object, the reply).',
     ],
   };
