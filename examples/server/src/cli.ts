@@ -14,6 +14,8 @@ Commands:
   eval --train A.jsonl --test B.jsonl [--provider classic] [--json]
                                          train and evaluate an NLU provider
   bench [--quick] [sections...]          run the benchmarks and write BENCHMARKS.md
+
+Run "kefu <command> --help" for the options of serve and eval.
 `;
 
 function runBench(args: readonly string[]): Promise<number> {

@@ -10,6 +10,24 @@ export interface CommandIo {
 
 const DRAIN_LIMIT_MS = 10_000;
 
+const SERVE_USAGE = `Usage: kefu serve [options]   (also: pnpm start [options])
+
+  --config FILE           settings file, YAML or JSON (also KEFU_CONFIG)
+  --port, -p N            HTTP and WebSocket port, 0 for any (PORT, default 8080)
+  --host ADDR             interface to bind (HOST, default 127.0.0.1)
+  --plugins DIR           plugin folder (KEFU_PLUGINS_DIR, default examples/plugins)
+  --rules FILE            rules file (KEFU_RULES_FILE, default examples/server/rules.yaml)
+  --timezone ZONE         zone of the business hours (KEFU_TIMEZONE, default Asia/Shanghai)
+  --business-hours H-H    opening hours, HH:MM-HH:MM (KEFU_BUSINESS_HOURS)
+  --threshold X           confidence an intent needs, 0-1 (KEFU_THRESHOLD)
+  --log-level LEVEL       fatal ... trace, or silent (LOG_LEVEL, default info)
+  --no-watch              do not reload plugins and rules when they change
+  --no-offer-human        the out-of-scope answer offers no human agent
+
+Every setting, and the ones only the environment sets (KEFU_AGENT_TOKEN,
+KEFU_SECRET, ...), is described in examples/README.md.
+`;
+
 /**
  * `kefu serve` / `pnpm start`: loads the configuration, starts the server,
  * prints where to find it, and drains on SIGTERM or SIGINT. Resolves with
@@ -17,6 +35,11 @@ const DRAIN_LIMIT_MS = 10_000;
  * 2 after printing the setting at fault.
  */
 export async function serve(argv: readonly string[], io: CommandIo = process): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(SERVE_USAGE);
+    return 0;
+  }
+
   let config;
 
   try {

@@ -54,6 +54,17 @@ describe('kefu command', () => {
     expect(unknown.stderr()).toContain('frobnicate');
   });
 
+  it('prints the flags of serve for --help and -h without starting', async () => {
+    for (const flag of ['--help', '-h']) {
+      const out = memoryIo();
+
+      expect(await runCli(['serve', flag], out.io)).toBe(0);
+      expect(out.stdout()).toContain('--port');
+      expect(out.stdout()).toContain('--no-watch');
+      expect(out.stderr()).toBe('');
+    }
+  });
+
   it('runs the eval tool of @kefu/intents', async () => {
     const out = memoryIo();
     const code = await runCli(
