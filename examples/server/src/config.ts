@@ -203,10 +203,12 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
 
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
-      const key = String(issue.path[0] ?? '');
+      // An unknown key is reported on the object holding it: name the key itself.
+      const path = issue.code === 'unrecognized_keys' ? issue.keys : issue.path;
+      const key = String(path[0] ?? '');
       const from = origin.get(key as Key);
 
-      return `${issue.path.join('.') || '(root)'}${from ? ` (from ${from})` : ''}: ${issue.message}`;
+      return `${path.join('.') || '(root)'}${from ? ` (from ${from})` : ''}: ${issue.message}`;
     });
 
     throw invalid(`invalid configuration: ${problems.join('; ')}`, { issues: result.error.issues });

@@ -100,6 +100,22 @@ describe('loadConfig()', () => {
       expect(error.message).toContain('PORT');
     });
 
+    it('names an unknown key of a config file and the file', async () => {
+      const file = join(dir, 'typo.yaml');
+      let error: { code?: string; message?: string } = {};
+
+      await writeFile(file, 'prot: 8080\n');
+      try {
+        loadConfig({ argv: ['--config', file], env: {} });
+      } catch (err) {
+        error = err as typeof error;
+      }
+
+      expect(error.code).toBe('SERVER_CONFIG_INVALID');
+      expect(error.message).toContain('prot (from config file');
+      expect(error.message).toContain(file);
+    });
+
     it.each([
       ['a port out of range', { argv: ['--port', '70000'] }],
       ['an unknown time zone', { env: { KEFU_TIMEZONE: 'Mars/Olympus_Mons' } }],
