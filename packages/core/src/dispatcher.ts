@@ -558,19 +558,25 @@ export class Dispatcher {
     detected: (Candidate | undefined)[] | undefined,
   ): Candidate[] {
     const routes = registry.routes;
-    const ranked: Candidate[] = [];
+    // Usually every candidate can be answered: then one exact-size copy
+    // rather than an array grown entry by entry.
+    let kept: Candidate[] | undefined;
 
     for (let i = 0; i < intents.length; i++) {
       const entry = intents[i] as Candidate;
-
-      if (
+      const isKept =
         routes.has(entry.intent) ||
         entry.intent === OOS ||
-        (source === 'rules' && typeof entry.reply === 'string')
-      ) {
-        ranked.push(entry);
+        (source === 'rules' && typeof entry.reply === 'string');
+
+      if (kept === undefined) {
+        if (!isKept) kept = intents.slice(0, i);
+      } else if (isKept) {
+        kept.push(entry);
       }
     }
+
+    const ranked = kept ?? intents.slice();
 
     if (detected !== undefined) {
       for (const candidate of detected) {

@@ -263,12 +263,14 @@ class KefuEngine implements Engine {
     if (given === undefined) {
       traceSeq = nextTraceSeq();
       traceId = traceIdOf(traceSeq);
-    } else if (typeof given === 'string' && given.length > 0 && given.length <= 128) traceId = given;
-    else
+    } else if (typeof given === 'string' && given.length > 0 && given.length <= 128) {
+      traceId = given;
+    } else {
       return invalid(
         'CORE_INPUT_INVALID',
         'expected traceId to be a string of 1 to 128 characters',
       );
+    }
 
     const lanes = this.#lanes;
     const mapped = lanes.size === 0 ? undefined : lanes.get(sessionId);
