@@ -13,7 +13,8 @@ Commands:
   serve [--port N] [--config FILE] ...   start the example server (see examples/README.md)
   eval --train A.jsonl --test B.jsonl [--provider classic] [--json]
                                          train and evaluate an NLU provider
-  bench [--quick] [sections...]          run the benchmarks and write BENCHMARKS.md
+  bench [--quick] [--only core,rules,nlu,ws]
+                                         run the benchmarks and write BENCHMARKS.md
 
 Run "kefu <command> --help" for the options of serve and eval.
 `;

@@ -50,6 +50,8 @@ describe('kefu command', () => {
 
     expect(await runCli(['help'], help.io)).toBe(0);
     expect(help.stdout()).toMatch(/serve.*\n.*eval/s);
+    // bench/src/run.ts takes its sections as --only, not as positional arguments.
+    expect(help.stdout()).toContain('bench [--quick] [--only ');
     expect(await runCli(['frobnicate'], unknown.io)).toBe(1);
     expect(unknown.stderr()).toContain('frobnicate');
   });
