@@ -12,6 +12,15 @@ describe('parseDataset()', () => {
     ]);
   });
 
+  it('reads a file saved with a byte-order mark and CRLF line ends', () => {
+    const rows = parseDataset('\uFEFF{"text":"hi","intent":"greet"}\r\n{"text":"bye","intent":"leave"}\r\n');
+
+    expect(rows).toEqual([
+      { text: 'hi', intent: 'greet' },
+      { text: 'bye', intent: 'leave' },
+    ]);
+  });
+
   it.each([
     ['{"text":"hi"', 'bad JSON'],
     ['["hi","greet"]', 'an array'],

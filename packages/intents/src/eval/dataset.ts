@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { KefuError, type TrainingExample } from '@kefu/core';
 
 /**
- * Parses JSON Lines of `{ "text": "...", "intent": "..." }`. Blank lines are
- * skipped; other fields are ignored.
+ * Parses JSON Lines of `{ "text": "...", "intent": "..." }`. Blank lines and
+ * a leading byte-order mark are skipped; other fields are ignored.
  *
  * @param source names the input in error messages.
  * @throws KefuError `INTENTS_DATA_INVALID` naming the first bad line
@@ -12,7 +12,8 @@ import { KefuError, type TrainingExample } from '@kefu/core';
  */
 export function parseDataset(content: string, source = 'input'): TrainingExample[] {
   const rows: TrainingExample[] = [];
-  const lines = content.split(/\r?\n/);
+  // Editors on Windows often save UTF-8 with a byte-order mark: not part of line 1.
+  const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/);
 
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
