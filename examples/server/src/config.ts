@@ -112,7 +112,8 @@ function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
 
   try {
-    text = readFileSync(file, 'utf8');
+    // A byte-order mark, as Windows editors write it, is no part of the JSON.
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (err) {
     throw invalid(`config file ${file} could not be read`, { file, cause: String(err) });
   }

@@ -85,6 +85,14 @@ describe('loadConfig()', () => {
     expect(loadConfig({ argv: ['--no-watch'], env: {} }).watch).toBe(false);
   });
 
+  it('reads a JSON config file saved with a byte-order mark', async () => {
+    const file = join(dir, 'bom.json');
+
+    await writeFile(file, '\uFEFF{ "port": 3001 }');
+
+    expect(loadConfig({ argv: ['--config', file], env: {} }).port).toBe(3001);
+  });
+
   describe('SERVER_CONFIG_INVALID', () => {
     it('names the setting and where the bad value came from', () => {
       let error: { code?: string; message?: string } = {};
