@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 
 import { Dispatcher } from './dispatcher.js';
 import { KefuError, type KefuErrorCode } from './errors.js';
-import { LANE, TurnLane } from './internal/lane.js';
+import { LANE, RUNNING, TurnLane } from './internal/lane.js';
 import { ListenedEmitter } from './internal/listened-emitter.js';
 import { PooledSession } from './internal/pooled-session.js';
 import { nextTraceSeq, traceIdOf } from './internal/trace-id.js';
@@ -106,11 +106,11 @@ class KefuEngine implements Engine {
       onEnd: (sessionId, reason, session) => {
         // A session that leaves the pool mid-turn hands its lane to the map,
         // so that the turns arriving meanwhile still queue behind it.
-        const lane = session instanceof PooledSession ? session[LANE] : undefined;
+        const lane = session instanceof PooledSession ? this.#laneOfHeld(session) : undefined;
 
         if (lane !== undefined && !lane.inMap) {
           lane.inMap = true;
-          this.#lanes.set(sessionId, lane as TurnLane<Job>);
+          this.#lanes.set(sessionId, lane);
         }
 
         emitter.emit('session.end', { sessionId, reason });
@@ -172,9 +172,9 @@ class KefuEngine implements Engine {
       ambiguityMargin: options.ambiguityMargin,
       handlerTimeoutMs: options.handlerTimeoutMs,
       outOfScopeReply: options.outOfScopeReply,
-      onTurnEnd: (lane) => {
+      onTurnEnd: (token) => {
         this.#running--;
-        this.#next(lane as TurnLane<Job>);
+        this.#next(token as TurnLane<Job> | PooledSession);
       },
     });
 
@@ -280,14 +280,11 @@ class KefuEngine implements Engine {
       held = this.#pool.touch(sessionId);
 
       // The common case: a session in the pool with no turn in flight. It
-      // gets a lane of its own and starts at once, with the session found.
+      // is marked busy and starts at once, with the session found.
       if (held instanceof PooledSession && held[LANE] === undefined) {
-        const lane = new TurnLane<Job>(sessionId, held);
+        held[LANE] = RUNNING;
 
-        held[LANE] = lane;
-        lane.jobs = null;
-
-        return this.#runTurn(lane, text, traceId, traceSeq, startedAt, held);
+        return this.#runTurn(sessionId, held, text, traceId, traceSeq, startedAt, held);
       }
     }
 
@@ -297,7 +294,7 @@ class KefuEngine implements Engine {
     if (waiting === undefined) {
       lane.jobs = null;
 
-      return this.#runTurn(lane, text, traceId, traceSeq, startedAt, undefined);
+      return this.#runTurn(sessionId, lane, text, traceId, traceSeq, startedAt, undefined);
     }
 
     return new Promise<Reply>((resolve, reject) => {
@@ -331,7 +328,7 @@ class KefuEngine implements Engine {
     if (mapped !== undefined) return mapped;
 
     if (held instanceof PooledSession) {
-      const own = held[LANE] as TurnLane<Job> | undefined;
+      const own = this.#laneOfHeld(held);
 
       if (own !== undefined) return own;
 
@@ -350,8 +347,27 @@ class KefuEngine implements Engine {
     return lane;
   }
 
+  /**
+   * The lane a pooled session carries, made from its {@link RUNNING} mark
+   * (one turn running, none waiting) when it has only that.
+   */
+  #laneOfHeld(held: PooledSession): TurnLane<Job> | undefined {
+    const state = held[LANE];
+
+    if (state !== RUNNING) return state as TurnLane<Job> | undefined;
+
+    const lane = new TurnLane<Job>(held.id, held);
+
+    lane.jobs = null;
+    held[LANE] = lane;
+
+    return lane;
+  }
+
+  /** Runs a turn; `token` (a lane or a marked session) goes back to `#next` at its end. */
   #runTurn(
-    lane: TurnLane<Job>,
+    sessionId: string,
+    token: TurnLane<Job> | PooledSession,
     text: string,
     traceId: string,
     traceSeq: number,
@@ -360,11 +376,29 @@ class KefuEngine implements Engine {
   ): Promise<Reply> {
     this.#running++;
 
-    return this.#dispatcher.run(lane.sessionId, text, traceId, traceSeq, startedAt, lane, held);
+    return this.#dispatcher.run(sessionId, text, traceId, traceSeq, startedAt, token, held);
   }
 
-  /** Starts the next job of a lane, or retires the lane. */
-  #next(lane: TurnLane<Job>): void {
+  /** Starts the next job of a lane, or retires the lane or the session's mark. */
+  #next(token: TurnLane<Job> | PooledSession): void {
+    let lane: TurnLane<Job>;
+
+    if (token instanceof PooledSession) {
+      const state = token[LANE];
+
+      if (state === RUNNING || state === undefined) {
+        token[LANE] = undefined;
+
+        if (this.#running === 0 && this.#idle !== undefined) this.#idle();
+
+        return;
+      }
+
+      lane = state as TurnLane<Job>;
+    } else {
+      lane = token;
+    }
+
     const jobs = lane.jobs;
     const job = jobs === null || jobs === undefined ? undefined : jobs.shift();
 
@@ -388,7 +422,15 @@ class KefuEngine implements Engine {
     if (job.entry !== undefined) {
       this.#runNote(lane, job.entry).then(() => job.resolve(undefined as never), job.reject);
     } else {
-      this.#runTurn(lane, job.text, job.traceId, job.traceSeq, job.startedAt, undefined).then(
+      this.#runTurn(
+        lane.sessionId,
+        lane,
+        job.text,
+        job.traceId,
+        job.traceSeq,
+        job.startedAt,
+        undefined,
+      ).then(
         job.resolve,
         job.reject,
       );

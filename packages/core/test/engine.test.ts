@@ -598,6 +598,45 @@ describe('engine.handle()', () => {
       }
     });
 
+    it('keeps the order of turns that arrive while a warm session answers', async () => {
+      const dir = await makePluginDir();
+
+      try {
+        await dir.write(
+          'late.js',
+          pluginSource({
+            name: 'late',
+            intents: [{ name: 'late' }],
+            handle: `
+              const log = (globalThis.kefuLate ??= []);
+              if (turn.text !== 'm2') await new Promise((r) => setTimeout(r, 5));
+              log.push(turn.text);
+              return turn.text;`,
+          }),
+        );
+
+        const engine = await engineWith({
+          plugins: { dir: dir.dir },
+          rules: { match: () => [{ intent: 'late', score: 1 }] },
+        });
+
+        await engine.handle({ sessionId: 'warm', text: 'm0' });
+
+        const texts = ['m1', 'm2', 'm3', 'm4'];
+        const replies = await Promise.all(
+          texts.map((text) => engine.handle({ sessionId: 'warm', text })),
+        );
+
+        expect(replies.map((r) => r.text)).toEqual(texts);
+        expect(scratch<never>('kefuLate')).toEqual(['m0', ...texts]);
+
+        // The session is idle again: a later turn starts at once.
+        expect((await engine.handle({ sessionId: 'warm', text: 'm2' })).text).toBe('m2');
+      } finally {
+        await dir.cleanup();
+      }
+    });
+
     it('keeps a session in order when it leaves the pool mid-turn', async () => {
       const dir = await makePluginDir();
 

@@ -4,6 +4,13 @@ import type { PooledSession } from './pooled-session.js';
 export const LANE: unique symbol = Symbol('kefu.lane');
 
 /**
+ * What a pooled session carries under {@link LANE} while one turn runs and
+ * none waits: a mark rather than a lane, so that the common turn makes no
+ * object for its order. A second turn arriving meanwhile swaps in a lane.
+ */
+export const RUNNING: unique symbol = Symbol('kefu.running');
+
+/**
  * The turns of one busy session: the one running and those waiting behind
  * it, in arrival order. A session held in the pool carries its lane itself
  * (no map write per turn); the engine's map holds the lanes of sessions

@@ -1,6 +1,6 @@
 import type { HistoryEntry, Session } from '../types.js';
 
-import { LANE, type TurnLane } from './lane.js';
+import { LANE, type RUNNING, type TurnLane } from './lane.js';
 import { traceIdOf } from './trace-id.js';
 
 // Slots per history entry in the ring: who, text, time, intent, trace id.
@@ -28,7 +28,7 @@ export class PooledSession implements Session {
   lastIntent?: string;
   slots: Record<string, unknown> = {};
   /** The engine's lane while a turn of this session is in flight. */
-  [LANE]: TurnLane<unknown> | undefined = undefined;
+  [LANE]: TurnLane<unknown> | typeof RUNNING | undefined = undefined;
   #ring: unknown[] | undefined;
   /** Entries the ring has room for, its first entry, and how many it holds. */
   #capacity = 0;
