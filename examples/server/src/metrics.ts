@@ -180,6 +180,10 @@ export function createMetrics(engine: Engine, chat?: () => ChatStatsSource | und
   });
   engine.on('nlu.fallback', ({ reason }) => fallbacks.inc({ reason }));
   engine.on('plugin.failed', () => pluginErrors.inc({ kind: 'load' }));
+  // Plugins that failed while the engine started did so before this listener existed.
+  const failedAtStart = engine.plugins.list().filter((p) => p.state === 'failed').length;
+
+  if (failedAtStart > 0) pluginErrors.inc({ kind: 'load' }, failedAtStart);
   engine.on('error', () => pluginErrors.inc({ kind: 'handle' }));
 
   return registry;
