@@ -64,18 +64,6 @@ interface TurnFacts {
   candidates: IntentScore[];
 }
 
-/** How a turn ends: the answer and what the reply says about it. */
-interface Outcome {
-  text: string;
-  actions: ReplyAction[];
-  slots: Record<string, unknown> | undefined;
-  intent: string;
-  score: number;
-  source: ReplySource;
-  owner: PluginVersion | null;
-  reason: NoMatchReason | undefined;
-}
-
 const OOS = 'oos';
 const MAX_CANDIDATES = 3;
 
@@ -344,16 +332,9 @@ export class Dispatcher {
       } else if (owner === undefined) {
         // An intent no plugin answers wins only through a rule that carries
         // its own reply; anything else was filtered out while ranking.
-        reply = this.#finish(facts, {
-          text: best.reply ?? '',
-          actions: [],
-          slots: undefined,
-          intent: best.intent,
-          score: best.score,
-          source: 'rules',
-          owner: null,
-          reason: undefined,
-        });
+        const text = best.reply ?? '';
+
+        reply = this.#finish(facts, text, [], undefined, best, 'rules', null, undefined);
       } else {
         let value: PluginReply | undefined;
 
@@ -375,16 +356,18 @@ export class Dispatcher {
         reply =
           value === undefined
             ? this.#outOfScope(facts, best.score, 'plugin_failed')
-            : this.#finish(facts, {
-                text: typeof value === 'string' ? value : value.text,
-                actions: typeof value === 'string' ? [] : replyActions(value),
-                slots: typeof value === 'string' ? undefined : value.slots,
-                intent: best.intent,
-                score: best.score,
-                source: winnerSource,
-                owner,
-                reason: undefined,
-              });
+            : typeof value === 'string'
+              ? this.#finish(facts, value, [], undefined, best, winnerSource, owner, undefined)
+              : this.#finish(
+                  facts,
+                  value.text,
+                  replyActions(value),
+                  value.slots,
+                  best,
+                  winnerSource,
+                  owner,
+                  undefined,
+                );
       }
 
       const saving = o.pool.save(session);
@@ -623,28 +606,37 @@ export class Dispatcher {
   #outOfScope(facts: TurnFacts, score: number, reason: NoMatchReason): Reply {
     const texts = this.#o.outOfScopeReply;
 
-    return this.#finish(facts, {
-      text: hasCjk(facts.text) ? texts.zh : texts.en,
-      actions: [],
-      slots: undefined,
-      intent: OOS,
-      score,
-      source: 'fallback',
-      owner: null,
-      reason,
-    });
+    const text = hasCjk(facts.text) ? texts.zh : texts.en;
+
+    const outcome = { intent: OOS, score };
+
+    return this.#finish(facts, text, [], undefined, outcome, 'fallback', null, reason);
   }
 
-  /** Updates the session and builds the reply; the caller saves the session. */
-  #finish(facts: TurnFacts, outcome: Outcome): Reply {
+  /**
+   * Updates the session and builds the reply to `answer`, for `winner`'s
+   * intent and score (`oos` and the best score when `reason` says why
+   * nothing won); the caller saves the session. Positional rather than one
+   * options object: this runs on every turn.
+   */
+  #finish(
+    facts: TurnFacts,
+    answer: string,
+    actions: ReplyAction[],
+    slots: Record<string, unknown> | undefined,
+    winner: IntentScore,
+    source: ReplySource,
+    owner: PluginVersion | null,
+    reason: NoMatchReason | undefined,
+  ): Reply {
     const { session, text, traceId } = facts;
-    const { intent, score, source, owner, reason, slots } = outcome;
+    const { intent, score } = winner;
     const o = this.#o;
     // The pool stamped the session when the turn took it: one clock read less.
     const now = session.updatedAt;
 
     session.turns++;
-    o.pool.appendTurn(session, text, outcome.text, now, intent, traceId, facts.traceSeq);
+    o.pool.appendTurn(session, text, answer, now, intent, traceId, facts.traceSeq);
 
     if (reason === undefined) session.lastIntent = intent;
 
@@ -664,8 +656,8 @@ export class Dispatcher {
       score,
       source,
       plugin: owner === null ? null : owner.ref,
-      text: outcome.text,
-      actions: outcome.actions,
+      text: answer,
+      actions,
       latencyMs: performance.now() - facts.startedAt,
       candidates: facts.candidates,
     };
