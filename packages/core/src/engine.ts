@@ -75,6 +75,7 @@ class KefuEngine implements Engine {
   #trainTimer: NodeJS.Timeout | undefined;
   #isTraining = false;
   #isTrainPending = false;
+  #hasStarted = false;
   #trainedSignature: string | undefined;
   readonly plugins: PluginRegistry;
 
@@ -158,7 +159,11 @@ class KefuEngine implements Engine {
       logger: this.#logger,
       rules: options.rules,
       debounceMs: options.plugins.debounceMs,
-      onChange: () => this.#scheduleTraining(),
+      // Changes during start-up are covered by the first training, which
+      // `start()` begins once every start-up plugin has loaded.
+      onChange: () => {
+        if (this.#hasStarted) this.#scheduleTraining();
+      },
     });
     this.#dispatcher = new Dispatcher({
       emitter,
@@ -192,6 +197,7 @@ class KefuEngine implements Engine {
     const plugins = this.#options.plugins;
 
     await this.#host.start(plugins.files, plugins.dir, plugins.watch);
+    this.#hasStarted = true;
 
     if (this.#options.nlu.provider === undefined) {
       // Nothing to train: the rules answer from the first turn.
@@ -579,6 +585,15 @@ class KefuEngine implements Engine {
    */
   async #train(): Promise<void> {
     const provider = this.#options.nlu.provider;
+
+    // A retraining that falls due while one runs (the folder's plugins ask
+    // for one while the first training is under way) waits for it instead
+    // of training the provider twice at once.
+    if (this.#isTraining) {
+      this.#isTrainPending = true;
+
+      return;
+    }
 
     this.#isTraining = true;
 

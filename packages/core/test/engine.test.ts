@@ -862,6 +862,47 @@ describe('training', () => {
       await dir.cleanup();
     }
   });
+  it('trains first on all the start-up plugins, once, even when a retraining falls due meanwhile', async () => {
+    const dir = await makePluginDir();
+
+    try {
+      await dir.write('a.js', pluginSource({ name: 'a' }));
+      await dir.write('b.js', pluginSource({ name: 'b' }));
+
+      const nlu = new TableNlu({ a: [{ intent: 'a', score: 0.9 }] });
+      let started = 0;
+      let release = (): void => {};
+      const train = nlu.train.bind(nlu);
+
+      nlu.train = (examples) => {
+        started++;
+        return train(examples);
+      };
+      nlu.trainGate = new Promise((done) => {
+        release = done;
+      });
+
+      const engine = await engineWith({
+        plugins: { dir: dir.dir },
+        nlu: { provider: nlu, retrainDebounceMs: 1 },
+      });
+
+      // Give a retraining asked for while the folder loaded (1 ms debounce)
+      // time to fall due while the first training is held at the gate.
+      await new Promise((done) => setTimeout(done, 30));
+      release();
+      await engine.ready();
+
+      const retrained = nextEvent(engine, 'nlu.trained');
+
+      await engine.plugins.load(await dir.write('c.js', pluginSource({ name: 'c' })));
+      expect(await retrained).toMatchObject({ examples: 3 });
+      expect(started).toBe(2);
+      expect(nlu.trainings.map((t) => t.length)).toEqual([2, 3]);
+    } finally {
+      await dir.cleanup();
+    }
+  });
 });
 
 describe('logging', () => {
