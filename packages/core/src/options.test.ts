@@ -41,6 +41,8 @@ describe('resolveOptions()', () => {
     [{ plugins: { files: [1] } }, 'plugins.files.0'],
     [{ logger: console.log }, 'logger'],
     [{ unknownOption: 1 }, 'unknownOption'],
+    [{ plugins: { dirr: 'x' } }, 'plugins.dirr'],
+    [{ nlu: { breaker: { resetTimeout: 5 } } }, 'nlu.breaker.resetTimeout:'],
   ])('refuses %j with CORE_OPTIONS_INVALID naming %s', (input, path) => {
     const { code, message } = failure(input);
 

@@ -142,10 +142,19 @@ export interface ResolvedOptions {
 
 function describeIssues(error: z.ZodError): string {
   return error.issues
-    .map((issue) => {
-      const path = issue.path.length > 0 ? issue.path.join('.') : '(options)';
+    .flatMap((issue) => {
+      // An unknown key is reported on its parent object; name the key itself
+      // (`plugins.dirr`), which is what the host mistyped.
+      const paths =
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => [...issue.path, key])
+          : [issue.path];
 
-      return `${path}: ${issue.message}`;
+      return paths.map((path) => {
+        const name = path.length > 0 ? path.join('.') : '(options)';
+
+        return issue.code === 'unrecognized_keys' ? `${name}: unknown option` : `${name}: ${issue.message}`;
+      });
     })
     .join('; ');
 }
