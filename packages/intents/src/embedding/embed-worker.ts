@@ -3,10 +3,10 @@ import { parentPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 
 import { nearest } from './classifier.js';
+import { explainLoadFailure, loadFailureCode } from './load-failure.js';
 import { searchGraph } from './search-graph.js';
 import type {
   FoundRows,
-  LoadFailureCode,
   ModelConfig,
   SearchSpec,
   WorkerMessage,
@@ -120,20 +120,6 @@ let transformers: Promise<typeof import('@xenova/transformers')> | undefined;
 /** Loads run one at a time: the library's settings (`env`) are global. */
 let loading: Promise<unknown> = Promise.resolve();
 
-/** Sorts a load failure into an error code, from what the library says. */
-function loadFailureCode(message: string): LoadFailureCode {
-  if (/could not locate file|not found locally|allowRemoteModels=false/i.test(message)) {
-    return 'INTENTS_MODEL_NOT_FOUND';
-  }
-  if (
-    /fetch failed|occurred while trying to load file|access to file|ECONN|ENOTFOUND/i.test(message)
-  ) {
-    return 'INTENTS_REMOTE_FAILED';
-  }
-
-  return 'INTENTS_MODEL_INVALID';
-}
-
 async function load(config: ModelConfig): Promise<Extractor> {
   transformers ??= import('@xenova/transformers');
   const { env, pipeline } = await transformers;
@@ -212,7 +198,7 @@ async function handle(request: WorkerRequest): Promise<void> {
         // Forget a failed load, so that a later attempt starts afresh.
         if (models.get(request.key) === loaded) models.delete(request.key);
         const message = errorMessage(err);
-        post({ type: 'failed', id: request.id, code: loadFailureCode(message), message });
+        post({ type: 'failed', id: request.id, code: loadFailureCode(message), message: explainLoadFailure(message) });
       }
       break;
     }

@@ -15,7 +15,10 @@ export interface ModelConfig {
 
 /** The codes a worker may report for a model that did not load. */
 export type LoadFailureCode =
-  'INTENTS_MODEL_NOT_FOUND' | 'INTENTS_MODEL_INVALID' | 'INTENTS_REMOTE_FAILED';
+  | 'INTENTS_MODEL_NOT_FOUND'
+  | 'INTENTS_MODEL_INVALID'
+  | 'INTENTS_REMOTE_FAILED'
+  | 'INTENTS_DEPENDENCY_MISSING';
 
 /** Search the provider's index for the nearest `count` rows of each vector. */
 export interface SearchSpec {
