@@ -198,18 +198,22 @@ describe('example server', () => {
   });
 
   describe('plugin hot reload', () => {
-    it('answers with the new version after the file changes', async () => {
-      const file = join(work.pluginsDir, 'greeting.js');
-      const source = await readFile(file, 'utf8');
-      const loaded = new Promise<void>((resolveLoaded) => {
-        const onLoaded = ({ name, version }: { name: string; version: string }): void => {
-          if (name !== 'greeting' || version !== '1.1.0') return;
+    /** Resolves when the engine has swapped in `version` of plugin `name`. */
+    const pluginLoaded = (name: string, version: string): Promise<void> =>
+      new Promise((resolveLoaded) => {
+        const onLoaded = (loaded: { name: string; version: string }): void => {
+          if (loaded.name !== name || loaded.version !== version) return;
           server.engine.off('plugin.loaded', onLoaded);
           resolveLoaded();
         };
 
         server.engine.on('plugin.loaded', onLoaded);
       });
+
+    it('answers with the new version after the file changes', async () => {
+      const file = join(work.pluginsDir, 'greeting.js');
+      const source = await readFile(file, 'utf8');
+      const loaded = pluginLoaded('greeting', '1.1.0');
 
       await writeFile(
         file,
@@ -234,15 +238,7 @@ describe('example server', () => {
     it("reloads a TypeScript plugin through the engine's transpiler too", async () => {
       const file = join(work.pluginsDir, 'order-status.ts');
       const source = await readFile(file, 'utf8');
-      const loaded = new Promise<void>((resolveLoaded) => {
-        const onLoaded = ({ name, version }: { name: string; version: string }): void => {
-          if (name !== 'order-status' || version !== '1.0.1') return;
-          server.engine.off('plugin.loaded', onLoaded);
-          resolveLoaded();
-        };
-
-        server.engine.on('plugin.loaded', onLoaded);
-      });
+      const loaded = pluginLoaded('order-status', '1.0.1');
 
       await writeFile(
         file,
