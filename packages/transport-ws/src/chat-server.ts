@@ -10,6 +10,7 @@ import {
   type KefuErrorCode,
   type Logger,
   type Reply,
+  type ReplyAction,
 } from '@kefu/core';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -31,6 +32,7 @@ import {
   type HelloFrame,
   type MessageFrom,
   type QueueEntry,
+  parseMessageFast,
 } from './protocol.js';
 import { safeEqual, TokenSigner } from './token.js';
 
@@ -404,6 +406,9 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   }
 
   #validate(conn: Conn, raw: unknown): ClientFrame | null {
+    const fast = parseMessageFast(raw);
+    if (fast !== null) return fast;
+
     const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
 
     if (typeof type !== 'string') {
@@ -586,11 +591,13 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     const { id, text } = frame;
     const traceId = randomUUID();
     const at = Date.now();
-    const seq = this.#deliver(
-      session,
-      { type: 'message', seq: 0, from: 'visitor', id, text, traceId, at },
-      conn,
-    );
+    // Built by hand, in the key order JSON.stringify would give the frame
+    // object: only the client's strings need escaping (a UUID never does).
+    const seq = ++session.seq;
+    const data =
+      `{"type":"message","seq":${seq},"from":"visitor","id":${JSON.stringify(id)},` +
+      `"text":${JSON.stringify(text)},"traceId":"${traceId}","at":${at}}`;
+    this.#fanOut(session, seq, data, conn, 'message', 'visitor', traceId);
 
     this.#remember(session, id, seq);
     this.#send(conn, `{"type":"ack","id":${JSON.stringify(id)},"seq":${seq}}`);
@@ -622,10 +629,19 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
         : session.chain.then(() => this.#turn(session, id, text, traceId));
   }
 
-  /** Runs one turn and delivers its reply. Never rejects: the chain must go on. */
+  /**
+   * Runs one turn and delivers its reply (or an error frame when the engine
+   * fails it). Never rejects: the chain must go on.
+   */
   async #turn(session: SessionState, replyTo: string, text: string, traceId: string): Promise<void> {
     try {
-      await this.#answer(session, replyTo, text, traceId);
+      let reply: Reply;
+      try {
+        reply = await this.#engine.handle({ sessionId: session.id, text, traceId });
+      } catch (error) {
+        return this.#engineFailed(session, replyTo, traceId, error);
+      }
+      this.#reply(session, replyTo, reply);
     } catch (error) {
       this.#logger.error({ sessionId: session.id, traceId, err: error }, 'reply not delivered');
       this.emit('error', { error, sessionId: session.id, traceId });
@@ -635,50 +651,49 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     }
   }
 
-  async #answer(session: SessionState, replyTo: string, text: string, traceId: string): Promise<void> {
-    let reply: Reply;
-    try {
-      reply = await this.#engine.handle({ sessionId: session.id, text, traceId });
-    } catch (error) {
-      const isInput =
-        isKefuError(error) && (error.code.startsWith('CORE_TEXT_') || error.code === 'CORE_INPUT_INVALID');
-      const code: KefuErrorCode = isInput ? 'TRANSPORT_WS_MESSAGE_INVALID' : 'TRANSPORT_WS_ENGINE_FAILED';
-      const frame = errorFrame(code, isInput ? 'the engine refused the text' : 'no answer this time', replyTo);
+  #engineFailed(session: SessionState, replyTo: string, traceId: string, error: unknown): void {
+    const isInput =
+      isKefuError(error) && (error.code.startsWith('CORE_TEXT_') || error.code === 'CORE_INPUT_INVALID');
+    const code: KefuErrorCode = isInput ? 'TRANSPORT_WS_MESSAGE_INVALID' : 'TRANSPORT_WS_ENGINE_FAILED';
+    const frame = errorFrame(code, isInput ? 'the engine refused the text' : 'no answer this time', replyTo);
 
-      for (const conn of session.sockets) this.#send(conn, frame);
-      this.#counts.errors += session.sockets.length;
-      if (!isInput) this.emit('error', { error, sessionId: session.id, traceId });
-      this.#logger.warn({ sessionId: session.id, traceId, err: error }, 'engine failed a turn');
-      return;
-    }
+    for (const conn of session.sockets) this.#send(conn, frame);
+    this.#counts.errors += session.sockets.length;
+    if (!isInput) this.emit('error', { error, sessionId: session.id, traceId });
+    this.#logger.warn({ sessionId: session.id, traceId, err: error }, 'engine failed a turn');
+  }
 
-    const quickReplies: string[] = [];
-    const actions: Record<string, unknown>[] = [];
+  /** Delivers the bot's reply to a turn, as the frame `message` from `bot`. */
+  #reply(session: SessionState, replyTo: string, reply: Reply): void {
+    let quickReplies: string[] | undefined;
+    let actions: ReplyAction[] | undefined;
     let handoff: string | undefined;
     for (const action of reply.actions) {
       if (action.type === 'quickReplies' && Array.isArray(action.options)) {
+        quickReplies ??= [];
         quickReplies.push(...(action.options as string[]));
       } else {
+        actions ??= [];
         actions.push(action);
         if (action.type === 'handoff') handoff = typeof action.reason === 'string' ? action.reason : 'bot';
       }
     }
 
-    const frame: SessionFrame = {
-      type: 'message',
-      seq: 0,
-      from: 'bot',
-      text: reply.text,
-      intent: reply.intent,
-      traceId: reply.traceId,
-      replyTo,
-      at: Date.now(),
-    };
-    if (quickReplies.length > 0) frame.quickReplies = quickReplies;
-    if (actions.length > 0) frame.actions = actions;
+    // Built by hand, in the key order JSON.stringify would give the frame
+    // object { type, seq, from, text, intent, traceId, replyTo, at,
+    // quickReplies?, actions? }, leaving out what is undefined as it would.
+    const seq = ++session.seq;
+    const { intent, traceId } = reply;
+    let data =
+      `{"type":"message","seq":${seq},"from":"bot","text":${JSON.stringify(reply.text)}` +
+      (intent === undefined ? '' : `,"intent":${JSON.stringify(intent)}`) +
+      (traceId === undefined ? '' : `,"traceId":${JSON.stringify(traceId)}`) +
+      `,"replyTo":${JSON.stringify(replyTo)},"at":${Date.now()}`;
+    if (quickReplies !== undefined) data += `,"quickReplies":${JSON.stringify(quickReplies)}`;
+    if (actions !== undefined) data += `,"actions":${JSON.stringify(actions)}`;
+    this.#fanOut(session, seq, `${data}}`, null, 'message', 'bot', traceId);
 
-    this.#deliver(session, frame, null);
-    if (handoff !== undefined) this.#startWaiting(session, handoff, reply.traceId);
+    if (handoff !== undefined) this.#startWaiting(session, handoff, traceId);
   }
 
   #visitorHandoff(conn: Conn, reason: string | undefined): void {
@@ -863,24 +878,47 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   #deliver(session: SessionState, frame: SessionFrame, origin: Conn | null): number {
     const seq = ++session.seq;
     frame.seq = seq;
-    const data = JSON.stringify(frame);
+    this.#fanOut(session, seq, JSON.stringify(frame), origin, frame.type, frame.from, frame.traceId);
 
+    return seq;
+  }
+
+  /**
+   * The second half of {@link ChatServer#deliver}, for a frame already
+   * numbered `seq` and turned into JSON (`data`, an object ending in `}`
+   * with no `sessionId` key): keeps it for resume, sends it out and tells
+   * the `message.out` listeners.
+   */
+  #fanOut(
+    session: SessionState,
+    seq: number,
+    data: string,
+    origin: Conn | null,
+    type: string,
+    from: MessageFrom | undefined,
+    traceId: string | undefined,
+  ): void {
     session.ring ??= new SeqRing(this.#options.historySize);
     session.ring.push(seq, data);
-    for (const conn of session.sockets) if (conn !== origin) this.#send(conn, data);
+    const sockets = session.sockets;
+    for (let i = 0; i < sockets.length; i++) {
+      const conn = sockets[i] as Conn;
+      if (conn !== origin) this.#send(conn, data);
+    }
 
+    // An agent sees the same frame with the session it belongs to, as the
+    // last key (where a spread of the frame plus sessionId would put it).
     const agent = session.agent;
     if (agent !== null && agent !== origin) {
-      this.#send(agent, JSON.stringify({ ...frame, sessionId: session.id }));
+      this.#send(agent, `${data.slice(0, -1)},"sessionId":${JSON.stringify(session.id)}}`);
     }
 
     if (this.listenerCount('message.out') > 0) {
-      const event: ChatServerEvents['message.out'] = { sessionId: session.id, seq, type: frame.type };
-      if (frame.from !== undefined) event.from = frame.from;
-      if (frame.traceId !== undefined) event.traceId = frame.traceId;
+      const event: ChatServerEvents['message.out'] = { sessionId: session.id, seq, type };
+      if (from !== undefined) event.from = from;
+      if (traceId !== undefined) event.traceId = traceId;
       this.emit('message.out', event);
     }
-    return seq;
   }
 
   /**

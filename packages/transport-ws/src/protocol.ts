@@ -11,7 +11,8 @@ import { z } from 'zod';
 export const MAX_ID_LENGTH = 128;
 
 const id = z.string().min(1).max(MAX_ID_LENGTH);
-const sessionId = z.string().min(1).max(128);
+const MAX_SESSION_ID_LENGTH = 128;
+const sessionId = z.string().min(1).max(MAX_SESSION_ID_LENGTH);
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 const hello = z.object({
@@ -65,6 +66,28 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   ping,
   queue,
 ]);
+
+/**
+ * The common case without zod: a well-formed `message` frame, checked field by
+ * field against the same rules as {@link clientFrameSchema}, and returned as
+ * the schema would return it (unknown keys left out). Anything else, valid or
+ * not, gets `null`, and the caller falls back to the schema, which also names
+ * what is wrong.
+ */
+export function parseMessageFast(raw: unknown): ClientMessageFrame | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+
+  const frame = raw as { type?: unknown; id?: unknown; text?: unknown; sessionId?: unknown };
+  if (frame.type !== 'message') return null;
+
+  const { id, text, sessionId } = frame;
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return null;
+  if (typeof text !== 'string' || text.length === 0) return null;
+  if (sessionId === undefined) return { type: 'message', id, text };
+  if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_SESSION_ID_LENGTH) return null;
+
+  return { type: 'message', id, text, sessionId };
+}
 
 /** A frame from a client, after validation. */
 export type ClientFrame = z.infer<typeof clientFrameSchema>;

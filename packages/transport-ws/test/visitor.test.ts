@@ -154,6 +154,23 @@ describe('tabs', () => {
     expect(two.frames.find((f) => f.seq === 1)).toMatchObject({ type: 'message', from: 'visitor', id: 't1' });
     expect(one.frames.find((f) => f.seq === 3)).toMatchObject({ type: 'message', from: 'visitor', id: 't2' });
   });
+
+  it('passes ids and texts with quotes, escapes and any script through unchanged', async () => {
+    const one = await connect();
+    const welcome = await one.hello();
+    const two = await connect();
+    await two.hello({ token: welcome.token });
+    const id = 'q"\\1\u2028';
+    const text = 'echo "quoted" \\ back\nslash </script> 你好 \u{1F600}';
+
+    one.send({ type: 'message', id, text });
+    const reply = await one.nextOf('message', { replyTo: id });
+    const seen = await two.nextOf('message', { id });
+
+    expect(reply).toMatchObject({ from: 'bot', intent: 'echo', text: `echo: ${text}` });
+    expect(seen).toEqual({ type: 'message', seq: 1, from: 'visitor', id, text, traceId: reply.traceId, at: seen.at });
+    expect(typeof seen.at).toBe('number');
+  });
 });
 
 describe('tokens', () => {
