@@ -1,40 +1,14 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isKefuError, type Engine } from '@kefu/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createChatServer } from '../src/index.js';
 import { TestClient } from './helpers/client.js';
-import { startEngine, type TestEngine } from './helpers/engine.js';
-import { nextEvent, startServer, type Running } from './helpers/server.js';
+import { useChatHarness } from './helpers/harness.js';
+import { nextEvent } from './helpers/server.js';
 
-let kit: TestEngine;
-const servers: Running[] = [];
-const clients: TestClient[] = [];
-
-async function serve(options: Parameters<typeof startServer>[1] = {}): Promise<Running> {
-  const running = await startServer(kit.engine, options);
-  servers.push(running);
-  return running;
-}
-
-async function connect(url: string, options = {}): Promise<TestClient> {
-  const client = await TestClient.open(url, options);
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  kit = await startEngine();
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(servers.splice(0).map((r) => r.server.close()));
-});
-
-afterAll(async () => {
-  await kit.dispose();
-});
+const harness = useChatHarness();
+const { serve, connect } = harness;
 
 describe('malformed frames', () => {
   it('answers each with an error code and keeps the connection open', async () => {
@@ -204,7 +178,7 @@ describe('attached to a host http.Server', () => {
     const http = createServer((_req, res) => res.end('ok'));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const { port } = http.address() as AddressInfo;
-    const server = await createChatServer({ engine: kit.engine, server: http, path: '/chat' });
+    const server = await createChatServer({ engine: harness.engine, server: http, path: '/chat' });
 
     const client = await connect(`ws://127.0.0.1:${port}/chat`);
     expect(await client.hello()).toMatchObject({ type: 'welcome' });
@@ -219,10 +193,9 @@ describe('attached to a host http.Server', () => {
 
 describe('engine failures', () => {
   it('answers a turn the engine rejects with TRANSPORT_WS_ENGINE_FAILED', async () => {
-    const broken = Object.create(kit.engine) as Engine;
+    const broken = Object.create(harness.engine) as Engine;
     broken.handle = () => Promise.reject(new Error('boom'));
-    const running = await startServer(broken);
-    servers.push(running);
+    const running = await serve({}, broken);
     const failed = nextEvent(running.server, 'error');
 
     const client = await connect(running.url);
@@ -257,8 +230,8 @@ describe('createChatServer()', () => {
   it('rejects bad options with TRANSPORT_WS_OPTIONS_INVALID', async () => {
     const attempts = [
       createChatServer({ engine: {} as Engine }),
-      createChatServer({ engine: kit.engine, port: 0, secret: 'short' }),
-      createChatServer({ engine: kit.engine, port: 0, path: 'no-slash' }),
+      createChatServer({ engine: harness.engine, port: 0, secret: 'short' }),
+      createChatServer({ engine: harness.engine, port: 0, path: 'no-slash' }),
     ];
 
     for (const attempt of attempts) {

@@ -1,37 +1,10 @@
 import type { Logger } from '@kefu/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TestClient } from './helpers/client.js';
-import { startEngine, type TestEngine } from './helpers/engine.js';
-import { nextEvent, startServer, type Running } from './helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useChatHarness } from './helpers/harness.js';
+import { nextEvent } from './helpers/server.js';
 
-let kit: TestEngine;
-const servers: Running[] = [];
-const clients: TestClient[] = [];
-
-async function serve(options: Parameters<typeof startServer>[1] = {}): Promise<Running> {
-  const running = await startServer(kit.engine, options);
-  servers.push(running);
-  return running;
-}
-
-async function connect(url: string): Promise<TestClient> {
-  const client = await TestClient.open(url);
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  kit = await startEngine();
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(servers.splice(0).map((r) => r.server.close()));
-});
-
-afterAll(async () => {
-  await kit.dispose();
-});
+const harness = useChatHarness();
+const { serve, connect } = harness;
 
 describe('session lifetime', () => {
   it('forgets a session without sockets after sessionIdleMs and resumes it with fresh numbering', async () => {
