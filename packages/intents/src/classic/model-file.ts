@@ -28,16 +28,8 @@ export interface ClassicModel {
   quantized: Int8Array;
 }
 
-interface Header {
-  version: number;
-  hash: string;
-  labels: string[];
-  oosIndex: number;
-  features: FeatureConfig;
-  temperature: number;
-  threshold: number;
-  unseenIdf: number;
-}
+/** The JSON part of a model file: the model without its typed arrays. */
+type Header = Omit<ClassicModel, 'idf' | 'bias' | 'scales' | 'quantized'> & { version: number };
 
 /**
  * Quantises weights to 8 bits per value with one scale per feature row. The
