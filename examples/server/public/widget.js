@@ -572,7 +572,10 @@
       frame.code === 'TRANSPORT_WS_SESSION_NOT_FOUND'
     ) {
       // The server forgot us (a restart with a new secret, an expired
-      // token): start a new conversation below the old transcript.
+      // token): start a new conversation below the old transcript. It is
+      // up and answering, so come back after the shortest back-off, not
+      // after the long one the outage built up.
+      attempt = 0;
       startOver();
       persist();
       render();

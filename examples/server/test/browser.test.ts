@@ -199,7 +199,9 @@ describe.skipIf(!existsSync(CHROMIUM))('widget and agent console in Chromium', (
         timeout: 20_000,
       });
       await expect
-        .poll(() => page.locator('#kefu-widget .status').getAttribute('data-state'))
+        .poll(() => page.locator('#kefu-widget .status').getAttribute('data-state'), {
+          timeout: 20_000,
+        })
         .toBe('online');
       await say(page, 'are you open now?');
       await bubble(page, 'bot', /We're (open|closed)/).waitFor();
