@@ -193,6 +193,31 @@ describe('ClassicNlu', () => {
       expect(await a.classify('is delivery free')).toEqual(await b.classify('is delivery free'));
     });
 
+    it('averages models of several seeds, so that the seed moves the scores less', async () => {
+      const probes = ['is delivery free', 'I want my money back', 'cancel it please', 'when do you close'];
+      // The spread, over seeds, of each probe's score for its best intent.
+      const spread = async (ensemble: number): Promise<number> => {
+        const scores: number[][] = [];
+        for (const seed of [1, 2, 3, 4, 5]) {
+          const nlu = new ClassicNlu({ seed, ensemble, threshold: 0 });
+          await nlu.train(en);
+          scores.push(probes.map((t) => nlu.classifySync(t)[0]!.score));
+        }
+        let sum = 0;
+        probes.forEach((_, i) => {
+          const column = scores.map((row) => row[i]!);
+          sum += Math.max(...column) - Math.min(...column);
+        });
+
+        return sum;
+      };
+
+      const single = await spread(1);
+      const averaged = await spread(8);
+      expect(single).toBeGreaterThan(0);
+      expect(averaged).toBeLessThan(single / 2);
+    });
+
     it('lets timers run while it trains', async () => {
       const big = Array.from({ length: 30 }, (_, k) => en.map((e) => ({ text: `${e.text} ${k}`, intent: e.intent }))).flat();
       const nlu = new ClassicNlu({ epochs: 30 });
@@ -214,6 +239,9 @@ describe('ClassicNlu', () => {
       expect(() => new ClassicNlu({ intentNameExamples: -1 })).toThrow(
         expect.objectContaining({ code: 'INTENTS_OPTIONS_INVALID' }),
       );
+      for (const ensemble of [0, 17, 1.5, 'many']) {
+        expect(() => new ClassicNlu({ ensemble } as never)).toThrow(expect.objectContaining({ code: 'INTENTS_OPTIONS_INVALID' }));
+      }
       expect(() => new ClassicNlu({ nope: 1 } as never)).toThrow(expect.objectContaining({ code: 'INTENTS_OPTIONS_INVALID' }));
     });
   });

@@ -17,7 +17,7 @@ import { nameExamples } from './names.js';
 import { Featurizer, type FeatureConfig, type SparseVector } from './features.js';
 import { quantize, readModelFile, writeModelFile, type ClassicModel } from './model-file.js';
 import { parseClassicOptions, type ClassicNluOptions, type ResolvedClassicOptions } from './options.js';
-import { logits, logitsQuantized, softmax, trainSoftmax, type TrainParams } from './softmax.js';
+import { logits, logitsQuantized, softmax, trainSoftmax, type LinearModel, type TrainParams } from './softmax.js';
 
 /** Data sets up to this size are calibrated by 5-fold cross-validation; bigger ones on one fold. */
 const FULL_CROSS_VALIDATION_MAX = 2000;
@@ -29,6 +29,14 @@ const CALIBRATION_EPOCHS = 0.5;
 // familiarity factor below.
 const MIN_THRESHOLD = 0.05;
 const FAMILIAR_KNOWN = 0.2;
+/**
+ * With `ensemble: 'auto'`, the averaged models together train on about this
+ * many examples (each example counted once per model), at most
+ * {@link MAX_AUTO_ENSEMBLE} models: a set of 1,000 examples gets 10, one of
+ * 4,000 gets 2, one of 10,000 or more a single model.
+ */
+const ENSEMBLE_BUDGET = 10_000;
+const MAX_AUTO_ENSEMBLE = 10;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -275,6 +283,7 @@ export class ClassicNlu implements NluProvider {
         l2: o.l2,
         dropout: o.dropout,
         seed: o.seed,
+        ensemble: o.ensemble,
         rejectRate: o.rejectRate,
         intentNameExamples: o.intentNameExamples,
         threshold: o.threshold ?? null,
@@ -348,7 +357,7 @@ export class ClassicNlu implements NluProvider {
     }
 
     this.logger.debug({ phase: 'train' }, 'classic NLU training phase');
-    const linear = await trainSoftmax(xs, ys, features.dim, classes, params);
+    const linear = await trainAveraged(xs, ys, features.dim, classes, params, ensembleSize(o.ensemble, xs.length));
     await yieldToLoop();
     this.logger.debug({ phase: 'quantize' }, 'classic NLU training phase');
     const q = quantize(linear.weights, features.dim, classes);
@@ -443,6 +452,43 @@ export class ClassicNlu implements NluProvider {
 
     return { temperature, threshold: thresholdForRejectRate(Float64Array.from(accept), this.options.rejectRate) };
   }
+}
+
+/** The number of models {@link trainAveraged} averages for `examples` training examples. */
+export function ensembleSize(ensemble: number | 'auto', examples: number): number {
+  if (ensemble !== 'auto') return ensemble;
+
+  return Math.max(1, Math.min(MAX_AUTO_ENSEMBLE, Math.floor(ENSEMBLE_BUDGET / Math.max(1, examples))));
+}
+
+/**
+ * Trains `size` softmax models that differ only in their seed (shuffles and
+ * dropout masks) and returns their mean. The mean of linear models is a
+ * linear model, so serving it costs what one model costs; on a small set it
+ * removes most of the noise that one seed's shuffles and masks leave.
+ */
+async function trainAveraged(
+  xs: readonly SparseVector[],
+  ys: Int32Array,
+  dim: number,
+  classes: number,
+  params: TrainParams,
+  size: number,
+): Promise<LinearModel> {
+  const sum = await trainSoftmax(xs, ys, dim, classes, params);
+  if (size === 1) return sum;
+
+  for (let k = 1; k < size; k++) {
+    // Seeds far apart, so that no member repeats another's stream.
+    const m = await trainSoftmax(xs, ys, dim, classes, { ...params, seed: (params.seed + k * 0x9e3779b9) | 0 });
+    for (let i = 0; i < sum.weights.length; i++) sum.weights[i]! += m.weights[i]!;
+    for (let j = 0; j < classes; j++) sum.bias[j]! += m.bias[j]!;
+    await yieldToLoop();
+  }
+  for (let i = 0; i < sum.weights.length; i++) sum.weights[i]! /= size;
+  for (let j = 0; j < classes; j++) sum.bias[j]! /= size;
+
+  return sum;
 }
 
 /**
