@@ -27,7 +27,7 @@ export const classicNluOptionsSchema = z
     hanNgrams: z.tuple([z.number().int().min(1).max(6), z.number().int().min(1).max(6)]).default([1, 3]),
     /** Weight of the word block against the character block. */
     wordWeight: z.number().positive().max(100).default(3),
-    epochs: z.number().int().min(1).max(200).default(12),
+    epochs: z.number().int().min(1).max(200).default(8),
     learningRate: z.number().positive().max(10).default(0.5),
     l2: z.number().min(0).max(1).default(3e-5),
     dropout: z.number().min(0).max(0.9).default(0.6),
@@ -35,7 +35,7 @@ export const classicNluOptionsSchema = z
     /**
      * How many models, trained with different seeds, are averaged into the
      * served one. `'auto'` averages more of them the smaller the data set
-     * (up to 10 under 1,000 examples, one from 10,000 on), which keeps the
+     * (10 up to 1,000 examples, 2 from 5,000 on), which keeps the
      * answers of small sets from depending on the seed.
      */
     ensemble: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
